@@ -1,0 +1,53 @@
+"""Row-level problems: stable slugs, and the table rejected rows are kept in.
+
+Slugs are part of the interface (manifests count problems by slug, tests and users grep for
+them), so they never change meaning once released.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+PROBLEMS: dict[str, str] = {
+    "unparsable-value": "a field could not be read as the type the source declares",
+    "negative-token-count": "a token count below zero",
+    "negative-duration": "a duration below zero",
+    "missing-id": "a row without the id that identifies it",
+    "missing-metric": "a series row that does not name its metric",
+    "missing-stat": "a summary row that does not name its statistic",
+    "unknown-status": "a status outside the canonical enum",
+    "wrong-column-count": "a line with more or fewer fields than the header",
+    "malformed-line": "a line that is not valid for the file's format (bad JSON, bad quoting)",
+    "missing-field": "a required field is absent or empty",
+}
+
+REJECTED_SCHEMA = pa.schema(
+    [
+        pa.field("trace", pa.string()),
+        pa.field("table", pa.string()),
+        pa.field("file", pa.string()),
+        pa.field("line", pa.int64()),
+        pa.field("problem", pa.string()),
+        pa.field("column", pa.string()),
+        pa.field("message", pa.string()),
+        pa.field("raw", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """One rejected input row: where it was, which rule it broke, and its text."""
+
+    file: str
+    line: int | None
+    problem: str
+    message: str
+    raw: str | None = None
+    column: str | None = None
+
+    def describe(self) -> str:
+        where = f"{self.file}, line {self.line}" if self.line is not None else self.file
+        return f"{where}: {self.problem}: {self.message}"

@@ -1,0 +1,186 @@
+"""What a source is, and the small helpers every source module shares.
+
+A source is one module that knows one public trace format: `sniff` recognizes it from the first
+bytes of a file, `read` turns files into `TableQuery`s (DuckDB SQL, or an Arrow stream, producing
+canonical columns). The lake does all writing, checking and bookkeeping, so a source never
+touches the disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from ingest.errors import CorruptFile, EmptyFile, MissingColumns
+from ingest.problems import Rejected
+
+HEAD_BYTES = 64 * 1024
+
+FAMILIES = ("llm_serving", "serverless", "datacenter", "vm_interference")
+
+
+@dataclass
+class TableQuery:
+    """Rows for one canonical table, as a DuckDB query the lake runs and writes.
+
+    `sql` selects canonical column names (any subset, any order; the lake fills the rest with
+    NULL and casts to the schema). It may read `arrow_input` when `arrow` is given. `constants`
+    are per-trace string columns (kind, status) that the lake writes without materializing
+    them row by row. `rejects` names the DuckDB rejects table the query's `read_csv` fills.
+    """
+
+    table: str
+    sql: str
+    files: tuple[Path, ...]
+    constants: dict[str, str] = field(default_factory=dict)
+    arrow: pa.RecordBatchReader | None = None
+    rejects: str | None = None
+
+
+class ReadContext:
+    """Handed to `Source.read`: collects rows a source rejects itself, names rejects tables."""
+
+    def __init__(self) -> None:
+        self.rejected: list[Rejected] = []
+        self.rejected_count = 0
+        self._n = 0
+
+    def reject(self, row: Rejected) -> None:
+        self.rejected_count += 1
+        # Keep every rejected row for the lake; the count above is what summaries use.
+        self.rejected.append(row)
+
+    def rejects_table(self) -> str:
+        self._n += 1
+        return f"rejects_{self._n}"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    family: str
+    tables: tuple[str, ...]
+    description: str
+    citation: str
+    expects: str  # the format in words, for "this is not a ... file" messages
+    time_resolution_s: float | None
+    time_origin: str  # "absolute", or "relative" (anchored at 1970-01-01 UTC)
+    sniff: Callable[[bytes, str], bool]
+    read: Callable[[Sequence[Path], ReadContext], Iterator[TableQuery]]
+    trace_name: Callable[[Path], str] | None = None
+    columns: tuple[str, ...] = ()  # CSV header columns it needs; used to suggest near misses
+    fixture_only: bool = False  # no real rows available here: tested on a schema fixture
+
+    def default_trace(self, path: Path) -> str:
+        return self.trace_name(path) if self.trace_name else self.name
+
+
+# ---------------------------------------------------------------- reading helpers
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
+    """The first `n` bytes of a file, decompressed if it is gzip."""
+    try:
+        if is_gzip(path):
+            with gzip.open(path, "rb") as g:
+                return g.read(n)
+        with path.open("rb") as f:
+            return f.read(n)
+    except (EOFError, OSError, zlib.error) as e:
+        raise CorruptFile(
+            f"{path}: cannot read the start of the file ({e}). It looks damaged or truncated; "
+            "download it again and check its sha256 (`traces datasets` lists the checksums)."
+        ) from e
+
+
+def head_lines(head: bytes, n: int = 2) -> list[str]:
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    return text.splitlines()[:n]
+
+
+def csv_header(head: bytes, delimiter: str = ",") -> list[str]:
+    lines = head_lines(head, 1)
+    if not lines:
+        return []
+    return [c.strip() for c in next(csv.reader(io.StringIO(lines[0]), delimiter=delimiter))]
+
+
+def header_has(head: bytes, required: Sequence[str]) -> bool:
+    cols = set(csv_header(head))
+    return all(r in cols for r in required)
+
+
+def require_columns(path: Path, expects: str, required: Sequence[str], source: str) -> list[str]:
+    """The file's CSV header, or MissingColumns/EmptyFile naming what is absent."""
+    head = read_head(path)
+    if not head.strip():
+        raise EmptyFile(f"{path}: the file is empty; expected {expects}.")
+    header = csv_header(head)
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise MissingColumns(
+            f"{path}, line 1: missing column(s) {', '.join(missing)} for source '{source}'. "
+            f"Found: {', '.join(header[:12]) or '(nothing)'}. Expected {expects}. "
+            "If this file is another format, pass --source NAME (see `traces sources`)."
+        )
+    if len(head_lines(head, 2)) < 2:
+        raise EmptyFile(f"{path}: the file has a header but no data rows; expected {expects}.")
+    return header
+
+
+def sql_str(value: str | Path) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def csv_scan(
+    paths: Path | Sequence[Path],
+    columns: Sequence[str],
+    types: dict[str, str],
+    rejects: str,
+    header: bool = True,
+    **options: str,
+) -> str:
+    """A `read_csv` call with declared types whose bad lines land in a rejects table.
+
+    `columns` are the file's columns in file order (DuckDB binds them by position: pass the
+    header for files that have one, the documented names for header-less files); columns
+    absent from `types` are read as text. Declaring types in the reader, not casting later,
+    keeps ingest near raw DuckDB speed, and the rejects table gives the line number and text
+    of every line that fails. `options` are extra read_csv options as SQL (e.g. delim="';'").
+    """
+    files = [paths] if isinstance(paths, Path) else list(paths)
+    file_list = "[" + ", ".join(sql_str(f) for f in files) + "]"
+    cols = ", ".join(f"{sql_str(c)}: {sql_str(types.get(c, 'VARCHAR'))}" for c in columns)
+    extra = "".join(f", {k}={v}" for k, v in options.items())
+    return (
+        f"read_csv({file_list}, header={'true' if header else 'false'}, columns={{{cols}}}, "
+        f"store_rejects=true, rejects_table={sql_str(rejects)}, "
+        f"rejects_scan={sql_str(rejects + '_scan')}, auto_detect=false{extra})"
+    )
+
+
+def stem(path: Path) -> str:
+    """File name without .gz and the format extension."""
+    name = path.name
+    for ext in (".gz", ".csv", ".jsonl", ".json", ".swf", ".txt"):
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+    return name
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")

@@ -1,0 +1,243 @@
+"""Run a source's TableQuery and write canonical Parquet into a stage, keeping rejected rows.
+
+DuckDB does the parsing and writing in parallel (`COPY ... PER_THREAD_OUTPUT`), streaming, so
+memory stays flat as the file grows. Bad lines come from two places: the CSV reader's rejects
+table (parse failures, with line number and text) and the schema invariants, checked on the
+staged Parquet afterwards, which is cheap because only a few columns are read.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingest.errors import CorruptFile, DataError
+from ingest.problems import REJECTED_SCHEMA, Rejected
+from ingest.schema import INVARIANTS, META_SCHEMA_VERSION, META_TABLE, META_TRACE, SCHEMA_VERSION
+from ingest.schema import TABLES, TS, Table
+from ingest.sources.base import TableQuery, sql_str
+
+ProgressFn = Callable[[float], None]  # fraction of the current query done, 0..1
+
+_DUCK_TYPES = {
+    pa.string(): "VARCHAR",
+    TS: "TIMESTAMPTZ",
+    pa.int64(): "BIGINT",
+    pa.int32(): "INTEGER",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.list_(pa.int64()): "BIGINT[]",
+}
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    # Zone-less timestamps mean UTC everywhere, whatever the machine's zone is.
+    con.sql("SET TimeZone = 'UTC'")
+    con.sql("SET enable_progress_bar = true")
+    con.sql("SET enable_progress_bar_print = false")
+    return con
+
+
+def _enum(value: str) -> str:
+    # A one-value ENUM is written to Parquet as a dictionary-encoded string without
+    # materializing the string for every row: constant columns become nearly free.
+    lit = sql_str(value)
+    return f"{lit}::ENUM({lit})"
+
+
+def projection(table: Table, available: set[str], constants: dict[str, str], trace: str) -> str:
+    parts = []
+    for col in table.columns:
+        duck = _DUCK_TYPES[col.type]
+        if col.name == "trace":
+            parts.append(f"{_enum(trace)} AS trace")
+        elif col.name in constants:
+            parts.append(f"{_enum(constants[col.name])} AS {col.name}")
+        elif col.name == "status" and col.name in available:
+            parts.append("coalesce(CAST(status AS VARCHAR), 'unknown') AS status")
+        elif col.name == "status":
+            parts.append(f"{_enum('unknown')} AS status")
+        elif col.name in available:
+            parts.append(f"CAST({col.name} AS {duck}) AS {col.name}")
+        else:
+            parts.append(f"CAST(NULL AS {duck}) AS {col.name}")
+    return ", ".join(parts)
+
+
+def _kv_metadata(table: str, trace: str) -> str:
+    items = {META_SCHEMA_VERSION: SCHEMA_VERSION, META_TABLE: table, META_TRACE: trace}
+    return "{" + ", ".join(f"{sql_str(k)}: {sql_str(v)}" for k, v in items.items()) + "}"
+
+
+def _poll(con: duckdb.DuckDBPyConnection, report: ProgressFn, stop: threading.Event) -> None:
+    while not stop.wait(0.2):
+        try:
+            pct = con.query_progress()
+        except duckdb.Error:
+            return
+        if pct >= 0:
+            report(min(pct, 100.0) / 100.0)
+
+
+def _duck_error(tq: TableQuery, e: duckdb.Error) -> DataError:
+    files = ", ".join(str(f) for f in tq.files)
+    text = str(e).splitlines()[0]
+    if isinstance(e, duckdb.IOException) or "gzip" in text.lower():
+        return CorruptFile(
+            f"{files}: the file cannot be read to the end ({text}). It is probably truncated "
+            "or not the compression its name says; download it again and check its sha256."
+        )
+    return DataError(f"{files}: DuckDB could not read the file ({text}).")
+
+
+def run_query(
+    con: duckdb.DuckDBPyConnection,
+    tq: TableQuery,
+    out_dir: Path,
+    part: int,
+    trace: str,
+    report: ProgressFn | None = None,
+) -> int:
+    """Write the query's rows under `out_dir` as part-<part>-<i>.parquet; return rows written."""
+    table = TABLES[tq.table]
+    if tq.arrow is not None:
+        con.register("arrow_input", tq.arrow)
+    try:
+        available = set(con.sql(tq.sql).columns)
+        select = f"SELECT {projection(table, available, tq.constants, trace)} FROM ({tq.sql})"
+        tmp = out_dir / f"_q{part}"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stop = threading.Event()
+        poller = None
+        if report is not None:
+            poller = threading.Thread(target=_poll, args=(con, report, stop), daemon=True)
+            poller.start()
+        try:
+            result = con.execute(
+                f"COPY ({select}) TO {sql_str(tmp)} (FORMAT parquet, PER_THREAD_OUTPUT true, "
+                f"COMPRESSION zstd, KV_METADATA {_kv_metadata(tq.table, trace)})"
+            ).fetchone()
+        finally:
+            stop.set()
+            if poller is not None:
+                poller.join()
+    except duckdb.Error as e:
+        raise _duck_error(tq, e) from e
+    finally:
+        if tq.arrow is not None:
+            con.unregister("arrow_input")
+    rows = int(result[0]) if result else 0
+    for i, f in enumerate(sorted(tmp.glob("*.parquet"))):
+        if pq.read_metadata(f).num_rows:
+            f.rename(out_dir / f"part-{part}-{i}.parquet")
+    shutil.rmtree(tmp)
+    return rows
+
+
+_VALUE = re.compile(r'string "(.*)" to')
+
+
+def _slug_for(error_type: str, message: str) -> str:
+    if error_type == "CAST":
+        m = _VALUE.search(message)
+        if m and m.group(1).lstrip().startswith("-") and "UBIGINT" in message:
+            return "negative-count"
+        return "unparsable-value"
+    if error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
+        return "wrong-column-count"
+    return "malformed-line"
+
+
+_TYPE_WORDS = {
+    "UBIGINT": "a whole number >= 0",
+    "BIGINT": "a whole number",
+    "DOUBLE": "a number",
+    "TIMESTAMP": "a timestamp",
+    "TIMESTAMPTZ": "a timestamp",
+}
+
+
+def _message(error_type: str, message: str, column: str | None) -> str:
+    m = _VALUE.search(message)
+    if error_type == "CAST" and m:
+        target = message.rsplit(" to ", 1)[-1].strip("'\" .")
+        return f"{column}: {m.group(1)!r} is not {_TYPE_WORDS.get(target, target)}"
+    return message
+
+
+def csv_rejects(con: duckdb.DuckDBPyConnection, name: str) -> list[Rejected]:
+    """Lines DuckDB's CSV reader refused, one per line (the first problem on the line)."""
+    rows = con.sql(
+        f"""SELECT s.file_path, e.line, e.column_name, e.error_type, e.csv_line, e.error_message
+            FROM {name} e JOIN {name}_scan s USING (scan_id, file_id)
+            ORDER BY s.file_path, e.line, e.column_idx"""
+    ).fetchall()
+    out: list[Rejected] = []
+    seen: set[tuple[str, int]] = set()
+    for path, line, column, etype, raw, message in rows:
+        if (path, line) in seen:
+            continue
+        seen.add((path, line))
+        problem = _slug_for(etype, message)
+        text = _message(etype, message, column)
+        out.append(Rejected(path, int(line), problem, text, raw, column))
+    con.sql(f"DROP TABLE IF EXISTS {name}; DROP TABLE IF EXISTS {name}_scan")
+    return out
+
+
+def enforce_invariants(
+    con: duckdb.DuckDBPyConnection, table: str, trace: str, staged: Path, files: str
+) -> list[Rejected]:
+    """Move staged rows that break a schema rule out of the table; return them as rejects."""
+    parquet = sorted(staged.glob("*.parquet"))
+    rules = INVARIANTS[table]
+    if not parquet or not rules:
+        return []
+    scan = f"read_parquet({sql_str(staged / '*.parquet')})"
+    case = " ".join(f"WHEN {pred} THEN {sql_str(slug)}" for slug, pred, _ in rules)
+    flagged = f"SELECT *, CASE {case} END AS _problem FROM {scan}"
+    bad = con.execute(f"SELECT count(*) FROM ({flagged}) WHERE _problem IS NOT NULL").fetchone()
+    if not bad or bad[0] == 0:
+        return []
+    rule_text = {slug: text for slug, _, text in rules}
+    rejects = [
+        Rejected(files, None, problem, f"breaks the rule: {rule_text[problem]}", raw)
+        for problem, raw in con.sql(
+            f"SELECT _problem, to_json(t)::VARCHAR FROM ({flagged}) t WHERE _problem IS NOT NULL"
+        ).fetchall()
+    ]
+    clean = staged.parent / f"_{staged.name}_clean"
+    con.sql(
+        f"COPY (SELECT * EXCLUDE (_problem) FROM ({flagged}) WHERE _problem IS NULL) "
+        f"TO {sql_str(clean)} (FORMAT parquet, PER_THREAD_OUTPUT true, COMPRESSION zstd, "
+        f"KV_METADATA {_kv_metadata(table, trace)})"
+    )
+    shutil.rmtree(staged)
+    clean.rename(staged)
+    return rejects
+
+
+def write_rejected(rejects: list[Rejected], trace: str, table: str, out_dir: Path) -> None:
+    if not rejects:
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = {
+        "trace": [trace] * len(rejects),
+        "table": [table] * len(rejects),
+        "file": [r.file for r in rejects],
+        "line": [r.line for r in rejects],
+        "problem": [r.problem for r in rejects],
+        "column": [r.column for r in rejects],
+        "message": [r.message for r in rejects],
+        "raw": [r.raw for r in rejects],
+    }
+    n = len(list(out_dir.glob("*.parquet")))
+    pq.write_table(pa.table(data, schema=REJECTED_SCHEMA), out_dir / f"part-{n}.parquet")

@@ -1,0 +1,64 @@
+"""Shared test helpers. Real samples are read from ../shared/traces, never copied here."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "traces"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    import duckdb
+    import polars
+    import pyarrow
+    import sklearn
+
+    return [
+        f"duckdb {duckdb.__version__}, polars {polars.__version__}, "
+        f"pyarrow {pyarrow.__version__}, scikit-learn {sklearn.__version__}",
+        f"real samples: {SHARED} ({'found' if SHARED.is_dir() else 'MISSING'})",
+    ]
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The real trace samples. Missing samples fail the test: they are never skipped."""
+    if not SHARED.is_dir():
+        pytest.fail(f"Real samples not found at {SHARED}: clone the project beside ../shared.")
+    return SHARED
+
+
+@pytest.fixture
+def lake_dir(tmp_path: Path) -> Path:
+    return tmp_path / "lake"
+
+
+CliResult = tuple[int, str, str]
+
+
+@pytest.fixture
+def cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., CliResult]:
+    """Run `traces ARGS...` in-process: (exit code, stdout, stderr)."""
+    import traces_cli
+
+    def run(*args: str | Path) -> CliResult:
+        monkeypatch.setattr(sys, "argv", ["traces", *map(str, args)])
+        monkeypatch.setenv("COLUMNS", "200")
+        capsys.readouterr()
+        code = 0
+        try:
+            traces_cli.main()
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

@@ -1,0 +1,288 @@
+"""The `traces` command. Thin: every command calls one package function and prints its result.
+
+Typed errors from the packages become one short paragraph and an exit code (1 for bad data,
+2 for bad usage); `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from ingest.errors import TracesError
+from ingest.lake import Lake, default_lake_path
+from ingest.pipeline import DEFAULT_MAX_REJECTED, IngestReport, ingest_paths
+from ingest.schema import docs_markdown
+from ingest.sources import SOURCES
+
+app = typer.Typer(
+    help="Normalize public workload traces into one Parquet lake and characterize them.\n\n"
+    "Start with:  traces ingest ../shared/traces/llm_serving  then  traces info",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+# soft_wrap: messages name files and lines; hard wrapping would split them mid-path.
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+LakeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--lake",
+        help="Lake directory. Default: $TRACES_LAKE, else ./lake.",
+        show_default=False,
+    ),
+]
+
+
+def _lake(path: Path | None) -> Path:
+    return path if path is not None else default_lake_path()
+
+
+class RichProgress:
+    """Draws ingest progress (bytes of input read) on stderr."""
+
+    def __init__(self) -> None:
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self._task: TaskID | None = None
+
+    def start(self, label: str, total_bytes: int) -> None:
+        if not err.is_terminal:  # no live bar in logs and CI; the summary says it all
+            return
+        self._bar.start()
+        self._task = self._bar.add_task(label, total=total_bytes)
+
+    def update(self, done_bytes: int) -> None:
+        if self._task is not None:
+            self._bar.update(self._task, completed=done_bytes)
+
+    def finish(self) -> None:
+        if self._task is not None:
+            self._bar.remove_task(self._task)
+            self._task = None
+        self._bar.stop()
+
+
+def _span(lo: str | None, hi: str | None) -> str:
+    """'2023-11-16 18:15 +59m': start and length, short enough for an 80-column terminal."""
+    if not lo or not hi:
+        return "-"
+    start, end = datetime.fromisoformat(lo), datetime.fromisoformat(hi)
+    secs = (end - start).total_seconds()
+    length = (
+        f"{secs / 86400:.1f}d" if secs >= 2 * 86400 else
+        f"{secs / 3600:.1f}h" if secs >= 2 * 3600 else
+        f"{secs / 60:.0f}m" if secs >= 120 else f"{secs:.0f}s"
+    )
+    return f"{start:%Y-%m-%d %H:%M} +{length}"
+
+
+def _resolution(seconds: float | None) -> str:
+    if not seconds:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1), ("ms", 1e-3)):
+        if seconds >= size:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds * 1e6:g}µs"
+
+
+def _rows(tables: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {t}" for t, n in tables.items())
+
+
+def _print_report(report: IngestReport, lake: Path) -> None:
+    if report.results:
+        table = Table(title=f"Ingested into {lake}", title_justify="left")
+        table.add_column("trace", no_wrap=True)
+        table.add_column("rows", justify="right")
+        table.add_column("rejected", justify="right")
+        table.add_column("span (UTC)", no_wrap=True)
+        table.add_column("s", justify="right")
+        for r in report.results:
+            table.add_row(r.trace, _rows(r.tables), f"{r.rows_rejected:,}",
+                          _span(r.ts_min, r.ts_max), f"{r.seconds:.1f}")
+        out.print(table)
+        for r in report.results:
+            if r.rows_rejected:
+                probs = ", ".join(f"{k} {v:,}" for k, v in sorted(r.problems.items()))
+                out.print(f"[yellow]{r.trace}[/]: {r.rows_rejected:,} rows rejected ({probs}); "
+                          f"kept with reasons in {lake}/_rejected/trace={r.trace}. First:")
+                for line in r.examples[:3]:
+                    out.print(f"  {line}", markup=False, highlight=False)
+    if report.skipped:
+        names = ", ".join(p.name for p, _ in report.skipped[:6])
+        more = f" and {len(report.skipped) - 6} more" if len(report.skipped) > 6 else ""
+        out.print(
+            f"Skipped {len(report.skipped)} file(s) in folders that no source reads "
+            f"({names}{more}). Pass --source NAME to read a file as a given format."
+        )
+    for _, e in report.failures:
+        err.print("[red]Failed:[/] ", end="")
+        err.print(str(e), markup=False, highlight=False)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks instead of short messages.")
+    ] = False,
+) -> None:
+    """Normalize public workload traces into one Parquet lake and characterize them."""
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Trace files, or folders whose files are all ingested.", show_default=False),
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option("--source", "-s", help="Read every file as this source (see `traces sources`)."),
+    ] = None,
+    trace: Annotated[
+        str | None, typer.Option("--trace", "-t", help="Trace name. Default: from the file name.")
+    ] = None,
+    lake: LakeOption = None,
+    max_rejected: Annotated[
+        float,
+        typer.Option(
+            help="Largest fraction of rejected rows a trace may have and still be written "
+            "(0 = any bad row fails the trace, 1 = keep whatever is good).",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = DEFAULT_MAX_REJECTED,
+) -> None:
+    """Ingest trace files into the lake, replacing earlier data of the same trace.
+
+    The format of each file is sniffed from its first bytes; files in folders that no source
+    reads are skipped and listed. Rows that cannot be read are kept, with their line and the
+    reason, in the lake's `_rejected` folder. A trace that fails leaves the lake as it was.
+
+    Examples:
+
+        traces ingest ../shared/traces/llm_serving
+
+        traces ingest AzureLLMInferenceTrace_code_1week.csv --lake /data/lake
+
+        traces ingest my_export.csv --source burstgpt --trace burstgpt_campus
+    """
+    lake_dir = _lake(lake)
+    report = ingest_paths(paths, lake_dir, source, trace, max_rejected, RichProgress())
+    _print_report(report, lake_dir)
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def sources() -> None:
+    """List every trace format the tool reads: family, tables written, citation.
+
+    Example:  traces sources
+    """
+    # A list, not a table: citations are long and must stay readable at 80 columns.
+    out.print(f"[bold]{len(SOURCES)} sources[/] (pass a name to `traces ingest --source`)\n")
+    for s in SOURCES.values():
+        fixture = "  [yellow]fixture only here[/]" if s.fixture_only else ""
+        out.print(
+            f"[bold cyan]{s.name}[/]  {s.family}  -> {', '.join(s.tables)}  "
+            f"(time resolution {_resolution(s.time_resolution_s)}){fixture}"
+        )
+        out.print(f"  {s.description}", markup=False, highlight=False)
+        out.print(f"  Cite: {s.citation}\n", markup=False, highlight=False)
+
+
+@app.command()
+def info(lake: LakeOption = None) -> None:
+    """Show what the lake holds: traces, tables, rows, time span, rejected rows by problem.
+
+    Example:  traces info --lake ./lake
+    """
+    lake_dir = _lake(lake)
+    manifests = Lake.open(lake_dir).manifests()
+    if not manifests:
+        out.print(f"The lake at {lake_dir} is empty. Add a trace: traces ingest PATH --lake {lake_dir}")
+        return
+    table = Table(title=f"Lake {lake_dir}", title_justify="left")
+    table.add_column("trace", no_wrap=True)
+    table.add_column("rows", justify="right")
+    table.add_column("rejected")
+    table.add_column("span (UTC)", no_wrap=True)
+    table.add_column("res.", justify="right", no_wrap=True)
+    for m in manifests:
+        rejected = ", ".join(f"{v:,} {k}" for k, v in sorted(m["problems"].items())) or "0"
+        res = m.get("time_resolution_s")
+        span = _span(m.get("ts_min"), m.get("ts_max"))
+        if m.get("time_origin") == "relative" and span != "-":
+            span = "relative " + span.split(" +", 1)[1]
+        table.add_row(m["trace"], _rows(m["tables"]), rejected, span, _resolution(res))
+    out.print(table)
+    out.print(
+        "Relative traces are anchored at 1970-01-01 UTC. Query the lake with DuckDB: "
+        f"read_parquet('{lake_dir}/requests/**/*.parquet', hive_partitioning=true)",
+        markup=False, highlight=False,
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the canonical schema (every table and column, with units) as Markdown.
+
+    Example:  traces schema > schema.md
+    """
+    out.print(docs_markdown(), markup=False, highlight=False)
+
+
+def main() -> None:
+    # --debug is accepted anywhere on the line, not only before the command name.
+    debug = "--debug" in sys.argv[1:] or os.environ.get("TRACES_DEBUG") == "1"
+    argv = [a for a in sys.argv[1:] if a != "--debug"]
+    try:
+        # Standalone mode: click reports usage errors itself (exit 2) and raises SystemExit.
+        app(args=argv, prog_name="traces")
+    except TracesError as e:
+        if debug:
+            raise
+        err.print(str(e), markup=False, highlight=False)
+        sys.exit(e.exit_code)
+    except Exception as e:
+        if debug:
+            raise
+        err.print(
+            f"Unexpected error: {e!r}. Run again with --debug for the traceback, and please "
+            "report it.",
+            markup=False,
+            highlight=False,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
