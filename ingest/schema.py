@@ -106,7 +106,7 @@ JOBS = Table(
         _c("run_s", pa.float64(), "Time from start to end.", "s"),
         _c("num_gpus", pa.float64(), "GPUs requested (fractional for shared GPUs).", "GPUs"),
         _c("num_cpus", pa.float64(), "CPU cores requested.", "cores"),
-        _c("mem_gb", pa.float64(), "Memory requested.", "GB"),
+        _c("mem_gb", pa.float64(), "Memory requested (1 GB = 1024 MiB, as traces count).", "GB"),
         _STATUS,
         _STATUS_RAW,
         _EXTRA,

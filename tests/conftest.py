@@ -62,3 +62,36 @@ def cli(
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture
+def ingest_one(lake_dir: Path) -> Callable[..., object]:
+    """Ingest files with one source object (registered or not): returns the TraceResult."""
+    from ingest.lake import Lake
+    from ingest.pipeline import Plan, ingest_trace
+
+    def run(source, files, trace=None, max_rejected=0.01):  # type: ignore[no-untyped-def]
+        files = tuple(Path(f) for f in files)
+        lake = Lake.open(lake_dir, create=True)
+        name = trace or source.default_trace(files[0])
+        return ingest_trace(lake, Plan(source, name, files), max_rejected)
+
+    return run
+
+
+def lake_sql(lake_dir: Path, sql: str) -> list[tuple[object, ...]]:
+    """Run SQL over the lake with one view per canonical table (requests, jobs, ...)."""
+    import duckdb
+
+    from ingest.schema import TABLES
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for table in TABLES:
+        if any((lake_dir / table).glob("trace=*/*.parquet")):
+            glob = str(lake_dir / table / "**" / "*.parquet")
+            con.execute(
+                f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
+                "hive_partitioning=true, union_by_name=true)"
+            )
+    return con.execute(sql).fetchall()
