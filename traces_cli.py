@@ -96,9 +96,13 @@ def _span(lo: str | None, hi: str | None) -> str:
     start, end = datetime.fromisoformat(lo), datetime.fromisoformat(hi)
     secs = (end - start).total_seconds()
     length = (
-        f"{secs / 86400:.1f}d" if secs >= 2 * 86400 else
-        f"{secs / 3600:.1f}h" if secs >= 2 * 3600 else
-        f"{secs / 60:.0f}m" if secs >= 120 else f"{secs:.0f}s"
+        f"{secs / 86400:.1f}d"
+        if secs >= 2 * 86400
+        else f"{secs / 3600:.1f}h"
+        if secs >= 2 * 3600
+        else f"{secs / 60:.0f}m"
+        if secs >= 120
+        else f"{secs:.0f}s"
     )
     return f"{start:%Y-%m-%d %H:%M} +{length}"
 
@@ -125,14 +129,22 @@ def _print_report(report: IngestReport, lake: Path) -> None:
         table.add_column("span (UTC)", no_wrap=True)
         table.add_column("s", justify="right")
         for r in report.results:
-            table.add_row(r.trace, _rows(r.tables), f"{r.rows_rejected:,}",
-                          _span(r.ts_min, r.ts_max), f"{r.seconds:.1f}")
+            table.add_row(
+                r.trace,
+                _rows(r.tables),
+                f"{r.rows_rejected:,}",
+                _span(r.ts_min, r.ts_max),
+                f"{r.seconds:.1f}",
+            )
         out.print(table)
         for r in report.results:
             if r.rows_rejected:
                 probs = ", ".join(f"{k} {v:,}" for k, v in sorted(r.problems.items()))
-                out.print(f"[yellow]{r.trace}[/]: {r.rows_rejected:,} rows rejected ({probs}); "
-                          f"kept with reasons in {lake}/_rejected/trace={r.trace}. First:")
+                rows = "row" if r.rows_rejected == 1 else "rows"
+                out.print(
+                    f"[yellow]{r.trace}[/]: {r.rows_rejected:,} {rows} rejected ({probs}); "
+                    f"kept with reasons in {lake}/_rejected/trace={r.trace}. First:"
+                )
                 for line in r.examples[:3]:
                     out.print(f"  {line}", markup=False, highlight=False)
     if report.skipped:
@@ -160,11 +172,15 @@ def _root(
 def ingest(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Trace files, or folders whose files are all ingested.", show_default=False),
+        typer.Argument(
+            help="Trace files, or folders whose files are all ingested.", show_default=False
+        ),
     ],
     source: Annotated[
         str | None,
-        typer.Option("--source", "-s", help="Read every file as this source (see `traces sources`)."),
+        typer.Option(
+            "--source", "-s", help="Read every file as this source (see `traces sources`)."
+        ),
     ] = None,
     trace: Annotated[
         str | None, typer.Option("--trace", "-t", help="Trace name. Default: from the file name.")
@@ -228,7 +244,9 @@ def info(lake: LakeOption = None) -> None:
     lake_dir = _lake(lake)
     manifests = Lake.open(lake_dir).manifests()
     if not manifests:
-        out.print(f"The lake at {lake_dir} is empty. Add a trace: traces ingest PATH --lake {lake_dir}")
+        out.print(
+            f"The lake at {lake_dir} is empty. Add a trace: traces ingest PATH --lake {lake_dir}"
+        )
         return
     table = Table(title=f"Lake {lake_dir}", title_justify="left")
     table.add_column("trace", no_wrap=True)
@@ -247,7 +265,8 @@ def info(lake: LakeOption = None) -> None:
     out.print(
         "Relative traces are anchored at 1970-01-01 UTC. Query the lake with DuckDB: "
         f"read_parquet('{lake_dir}/requests/**/*.parquet', hive_partitioning=true)",
-        markup=False, highlight=False,
+        markup=False,
+        highlight=False,
     )
 
 

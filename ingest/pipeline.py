@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,8 +14,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ingest.detect import detect, looks_like_data
-from ingest.errors import DataError, EmptyFile, NoInput, TooManyRejected, TracesError, UnknownFormat
-from ingest.errors import UsageError
+from ingest.errors import (
+    DataError,
+    EmptyFile,
+    NoInput,
+    TooManyRejected,
+    TracesError,
+    UnknownFormat,
+    UsageError,
+)
 from ingest.lake import Lake, Stage
 from ingest.problems import Rejected
 from ingest.schema import SCHEMA_VERSION, TABLES, TS
@@ -157,10 +164,7 @@ def ingest_trace(
             progress.start(p.trace, total)
         for part, tq in enumerate(p.source.read(list(p.files), ctx)):
             size = sum(f.stat().st_size for f in tq.files)
-            report = None
-            if progress is not None:
-                prog, base = progress, done
-                report = lambda frac: prog.update(base + int(frac * size))  # noqa: E731
+            report = None if progress is None else _scaled(progress, done, size)
             run_query(con, tq, stage.table_dir(tq.table), part, p.trace, report)
             if tq.rejects:
                 rejects.setdefault(tq.table, []).extend(csv_rejects(con, tq.rejects))
@@ -213,6 +217,11 @@ def ingest_trace(
         con.close()
         if progress:
             progress.finish()
+
+
+def _scaled(progress: Progress, base: int, size: int) -> Callable[[float], None]:
+    """A query's 0..1 progress as bytes of the whole trace."""
+    return lambda frac: progress.update(base + int(frac * size))
 
 
 def _stats(con: Any, staged: Path, table: str) -> tuple[int, Any, Any]:

@@ -20,8 +20,16 @@ import pyarrow.parquet as pq
 
 from ingest.errors import CorruptFile, DataError
 from ingest.problems import REJECTED_SCHEMA, Rejected
-from ingest.schema import INVARIANTS, META_SCHEMA_VERSION, META_TABLE, META_TRACE, SCHEMA_VERSION
-from ingest.schema import TABLES, TS, Table
+from ingest.schema import (
+    INVARIANTS,
+    META_SCHEMA_VERSION,
+    META_TABLE,
+    META_TRACE,
+    SCHEMA_VERSION,
+    TABLES,
+    TS,
+    Table,
+)
 from ingest.sources.base import TableQuery, sql_str
 
 ProgressFn = Callable[[float], None]  # fraction of the current query done, 0..1
@@ -123,7 +131,7 @@ def run_query(
         try:
             result = con.execute(
                 f"COPY ({select}) TO {sql_str(tmp)} (FORMAT parquet, PER_THREAD_OUTPUT true, "
-                f"COMPRESSION zstd, KV_METADATA {_kv_metadata(tq.table, trace)})"
+                f"COMPRESSION snappy, KV_METADATA {_kv_metadata(tq.table, trace)})"
             ).fetchone()
         finally:
             stop.set()
@@ -217,7 +225,7 @@ def enforce_invariants(
     clean = staged.parent / f"_{staged.name}_clean"
     con.sql(
         f"COPY (SELECT * EXCLUDE (_problem) FROM ({flagged}) WHERE _problem IS NULL) "
-        f"TO {sql_str(clean)} (FORMAT parquet, PER_THREAD_OUTPUT true, COMPRESSION zstd, "
+        f"TO {sql_str(clean)} (FORMAT parquet, PER_THREAD_OUTPUT true, COMPRESSION snappy, "
         f"KV_METADATA {_kv_metadata(table, trace)})"
     )
     shutil.rmtree(staged)

@@ -50,8 +50,10 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         has_sessions = "Session ID" in header
         session = '"Session ID"' if has_sessions else "NULL"
         elapsed = '"Elapsed time"' if "Elapsed time" in header else "NULL"
-        extra = "NULL" if not unknown else (
-            "json_object(" + ", ".join(f"'{c}', \"{c}\"" for c in unknown) + ")::VARCHAR"
+        extra = (
+            "NULL"
+            if not unknown
+            else ("json_object(" + ", ".join(f"'{c}', \"{c}\"" for c in unknown) + ")::VARCHAR")
         )
         yield TableQuery(
             table="requests",

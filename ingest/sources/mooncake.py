@@ -48,7 +48,9 @@ def sniff(head: bytes, name: str) -> bool:
 
 
 def _open(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
+    if is_gzip(path):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
 
 
 def _count(value: Any) -> int | None:
@@ -94,7 +96,7 @@ def _batches(path: Path, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
 
     try:
         with _open(path) as f:
-            for line_no, raw in enumerate(f, start=1):  # noqa: B007 (line_no used after loop)
+            for line_no, raw in enumerate(f, start=1):
                 text = raw.decode("utf-8", errors="replace").strip()
                 if not text:
                     continue

@@ -43,7 +43,5 @@ def test_2024_mixed_zoned_timestamps(tmp_path: Path, lake_dir: Path, ingest_one)
     assert not azure_llm_inference.SOURCE_2023.sniff(f.read_bytes(), f.name)
     result = ingest_one(azure_llm_inference.SOURCE_2024, [f])
     assert result.trace == "azure_llm_2024_code"
-    rows = lake_sql(
-        lake_dir, "SELECT epoch_us(ts), service FROM requests ORDER BY ts"
-    )
+    rows = lake_sql(lake_dir, "SELECT epoch_us(ts), service FROM requests ORDER BY ts")
     assert rows == [(1715299200009930, "code"), (1715472000000000, "code")]
