@@ -147,6 +147,9 @@ def _print_report(report: IngestReport, lake: Path) -> None:
                 )
                 for line in r.examples[:3]:
                     out.print(f"  {line}", markup=False, highlight=False)
+    for r in report.results:
+        for f in r.quality:
+            out.print(f"[yellow]{r.trace}[/] {f.table}: {f.slug}: {f.detail}", soft_wrap=True)
     if report.skipped:
         names = ", ".join(p.name for p, _ in report.skipped[:6])
         more = f" and {len(report.skipped) - 6} more" if len(report.skipped) > 6 else ""
@@ -262,6 +265,14 @@ def info(lake: LakeOption = None) -> None:
             span = "relative " + span.split(" +", 1)[1]
         table.add_row(m["trace"], _rows(m["tables"]), rejected, span, _resolution(res))
     out.print(table)
+    for m in manifests:
+        for f in m.get("quality", []):
+            out.print(
+                f"{m['trace']} {f['table']}: {f['slug']}: {f['detail']}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     out.print(
         "Relative traces are anchored at 1970-01-01 UTC. Query the lake with DuckDB: "
         f"read_parquet('{lake_dir}/requests/**/*.parquet', hive_partitioning=true)",

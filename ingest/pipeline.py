@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections import Counter
@@ -25,9 +26,10 @@ from ingest.errors import (
 )
 from ingest.lake import Lake, Stage
 from ingest.problems import Rejected
+from ingest.quality import Finding, order_finding, table_findings
 from ingest.schema import SCHEMA_VERSION, TABLES, TS
 from ingest.sources import get_source
-from ingest.sources.base import ReadContext, Source, sql_str
+from ingest.sources.base import ReadContext, Source, TableQuery, sql_str
 from ingest.write import connect, csv_rejects, enforce_invariants, run_query, write_rejected
 
 DEFAULT_MAX_REJECTED = 0.01
@@ -60,6 +62,7 @@ class TraceResult:
     ts_max: str | None
     seconds: float
     examples: list[str] = field(default_factory=list)
+    quality: list[Finding] = field(default_factory=list)
 
     @property
     def rows_written(self) -> int:
@@ -159,15 +162,18 @@ def ingest_trace(
         hashes: dict[Path, Future[str]] = {f: pool.submit(_sha256, f) for f in p.files}
         ctx = ReadContext()
         rejects: dict[str, list[Rejected]] = {}
+        findings: list[Finding] = []
         done = 0
         if progress:
             progress.start(p.trace, total)
         for part, tq in enumerate(p.source.read(list(p.files), ctx)):
             size = sum(f.stat().st_size for f in tq.files)
             report = None if progress is None else _scaled(progress, done, size)
-            run_query(con, tq, stage.table_dir(tq.table), part, p.trace, report)
+            written = run_query(con, tq, stage.table_dir(tq.table), part, p.trace, report)
+            before = sum(map(len, rejects.values())) + ctx.rejected_count
             if tq.rejects:
                 rejects.setdefault(tq.table, []).extend(csv_rejects(con, tq.rejects))
+            findings += _query_findings(con, tq, written, before, rejects, ctx)
             done += size
             if progress:
                 progress.update(done)
@@ -185,6 +191,7 @@ def ingest_trace(
                 enforce_invariants(con, table, p.trace, staged, files_text)
             )
             tables[table], lo, hi = _stats(con, staged, table)
+            findings += table_findings(con, table, staged, p.source.time_resolution_s)
             span += [v for v in (lo, hi) if v is not None]
         all_rejects = [r for rs in rejects.values() for r in rs]
         _check_rejected(p, tables, all_rejects, max_rejected, stage)
@@ -201,6 +208,7 @@ def ingest_trace(
             ts_max=max(span) if span else None,
             seconds=0.0,
             examples=_describe(all_rejects),
+            quality=findings,
         )
         files_meta = [
             {"path": str(f.resolve()), "bytes": f.stat().st_size, "sha256": hashes[f].result()}
@@ -217,6 +225,30 @@ def ingest_trace(
         con.close()
         if progress:
             progress.finish()
+
+
+def _query_findings(
+    con: Any,
+    tq: TableQuery,
+    written: int,
+    rejected_before: int,
+    rejects: dict[str, list[Rejected]],
+    ctx: ReadContext,
+) -> list[Finding]:
+    files = ", ".join(f.name for f in tq.files)
+    out: list[Finding] = []
+    rejected_now = sum(map(len, rejects.values())) + ctx.rejected_count - rejected_before
+    if written == 0 and rejected_now == 0:
+        out.append(Finding("empty-file", tq.table, len(tq.files), f"{files} gave no rows"))
+    if tq.arrow is None and written:
+        found = order_finding(con, tq.table, tq.sql, files)
+        if tq.rejects:  # the re-read filled the rejects table again: drop the copy
+            con.execute(
+                f"DROP TABLE IF EXISTS {tq.rejects}; DROP TABLE IF EXISTS {tq.rejects}_scan"
+            )
+        if found:
+            out.append(found)
+    return out
 
 
 def _scaled(progress: Progress, base: int, size: int) -> Callable[[float], None]:
@@ -276,6 +308,7 @@ def _manifest(p: Plan, r: TraceResult, files: list[dict[str, Any]]) -> dict[str,
         "rows_written": r.rows_written,
         "rows_rejected": r.rows_rejected,
         "problems": r.problems,
+        "quality": [dataclasses.asdict(f) for f in r.quality],
         "ts_min": r.ts_min,
         "ts_max": r.ts_max,
         "seconds": r.seconds,
