@@ -240,7 +240,7 @@ def _query_findings(
     rejected_now = sum(map(len, rejects.values())) + ctx.rejected_count - rejected_before
     if written == 0 and rejected_now == 0:
         out.append(Finding("empty-file", tq.table, len(tq.files), f"{files} gave no rows"))
-    if tq.arrow is None and written:
+    if tq.in_file_order and tq.arrow is None and written:
         found = order_finding(con, tq.table, tq.sql, files)
         if tq.rejects:  # the re-read filled the rejects table again: drop the copy
             con.execute(

@@ -70,7 +70,7 @@ def ingest_one(lake_dir: Path) -> Callable[..., object]:
     from ingest.lake import Lake
     from ingest.pipeline import Plan, ingest_trace
 
-    def run(source, files, trace=None, max_rejected=0.01):  # type: ignore[no-untyped-def]
+    def run(source, files, trace=None, max_rejected=0.01):
         files = tuple(Path(f) for f in files)
         lake = Lake.open(lake_dir, create=True)
         name = trace or source.default_trace(files[0])

@@ -6,7 +6,14 @@ Adding a trace format costs one module in this folder, one line here and one tes
 from __future__ import annotations
 
 from ingest.errors import UnknownSource
-from ingest.sources import azure_llm_inference, burstgpt, mooncake
+from ingest.sources import (
+    azure_functions_2019,
+    azure_functions_2021,
+    azure_llm_inference,
+    burstgpt,
+    huawei_serverless,
+    mooncake,
+)
 from ingest.sources.base import Source
 
 SOURCES: dict[str, Source] = {
@@ -16,6 +23,10 @@ SOURCES: dict[str, Source] = {
         azure_llm_inference.SOURCE_2024,
         mooncake.SOURCE,
         burstgpt.SOURCE,
+        azure_functions_2019.SOURCE,
+        azure_functions_2021.SOURCE,
+        huawei_serverless.SOURCE_2023,
+        huawei_serverless.SOURCE_2025,
     )
 }
 

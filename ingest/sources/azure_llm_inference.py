@@ -75,6 +75,7 @@ def _reader(
                 files=(path,),
                 constants={"service": service, "kind": service, "status": "ok"},
                 rejects=rejects,
+                in_file_order=True,
             )
 
     return read

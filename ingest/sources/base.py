@@ -35,6 +35,7 @@ class TableQuery:
     NULL and casts to the schema). It may read `arrow_input` when `arrow` is given. `constants`
     are per-trace string columns (kind, status) that the lake writes without materializing
     them row by row. `rejects` names the DuckDB rejects table the query's `read_csv` fills.
+    `in_file_order` asks for the non-monotonic-timestamp check.
     """
 
     table: str
@@ -43,6 +44,9 @@ class TableQuery:
     constants: dict[str, str] = field(default_factory=dict)
     arrow: pa.RecordBatchReader | None = None
     rejects: str | None = None
+    # True when rows come out in file order, one per input line: then timestamps going back
+    # in time are a property of the file worth reporting (not of a reshaping query).
+    in_file_order: bool = False
 
 
 class ReadContext:

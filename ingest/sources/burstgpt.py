@@ -72,6 +72,7 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
             FROM {csv_scan(path, header, TYPES, rejects)}""",
             files=(path,),
             rejects=rejects,
+            in_file_order=True,
         )
 
 

@@ -1,0 +1,72 @@
+"""Azure Functions invocation trace 2021 (Zhang et al., SOSP'21): one row per invocation.
+
+`AzureFunctionsInvocationTraceForTwoWeeksJan2021.txt` (often renamed .csv) is a CSV with header
+`app,func,end_timestamp,duration`: hashed application and function ids (a function id is unique
+only within its app), the end of the invocation in seconds from the start of the trace
+(relative, shifted from production time) and its duration in seconds (ms precision). The start,
+stored as `ts`, is end_timestamp - duration. The trace records completed invocations only, with
+no outcome field, so `status` is `unknown`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ingest.sources.base import (
+    ReadContext,
+    Source,
+    TableQuery,
+    csv_scan,
+    header_has,
+    require_columns,
+)
+
+NAME = "azure_functions_2021"
+COLUMNS = ("app", "func", "end_timestamp", "duration")
+TYPES = {"app": "VARCHAR", "func": "VARCHAR", "end_timestamp": "DOUBLE", "duration": "DOUBLE"}
+EXPECTS = "a CSV with header app,func,end_timestamp,duration (seconds from the trace start)"
+
+
+def sniff(head: bytes, name: str) -> bool:
+    return header_has(head, COLUMNS)
+
+
+def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
+    for path in paths:
+        header = require_columns(path, EXPECTS, COLUMNS, NAME)
+        rejects = ctx.rejects_table()
+        # Rounded to whole µs so that float noise in end - duration cannot shift ts by 1 µs.
+        yield TableQuery(
+            table="requests",
+            sql=f"""
+            SELECT make_timestamptz(CAST(round((end_timestamp - duration) * 1e6) AS BIGINT)) AS ts,
+                   func AS service, app AS tenant, duration AS duration_s
+            FROM {csv_scan(path, header, TYPES, rejects)}""",
+            files=(path,),
+            constants={"status": "unknown"},
+            rejects=rejects,
+            in_file_order=True,
+        )
+
+
+def trace_name(path: Path) -> str:
+    return NAME
+
+
+SOURCE = Source(
+    name=NAME,
+    family="serverless",
+    tables=("requests",),
+    description="Azure Functions 2021: two weeks of invocations (start, duration) per app and "
+    "function.",
+    citation='Zhang et al., "Faster and Cheaper Serverless Computing on Harvested Resources", '
+    "SOSP 2021.",
+    expects=EXPECTS,
+    time_resolution_s=1e-6,  # end_timestamp is float seconds well below 1 ms
+    time_origin="relative",
+    sniff=sniff,
+    read=read,
+    trace_name=trace_name,
+    columns=COLUMNS,
+)
