@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from ingest.errors import UnknownSource
 from ingest.sources import (
+    alibaba_pai_minibatch_2020,
     azure_functions_2019,
     azure_functions_2021,
     azure_llm_inference,
+    azure_vm_noise_2024,
     burstgpt,
     huawei_serverless,
     mooncake,
@@ -27,6 +29,8 @@ SOURCES: dict[str, Source] = {
         azure_functions_2021.SOURCE,
         huawei_serverless.SOURCE_2023,
         huawei_serverless.SOURCE_2025,
+        azure_vm_noise_2024.SOURCE,
+        alibaba_pai_minibatch_2020.SOURCE,
     )
 }
 
