@@ -10,9 +10,10 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -89,22 +90,49 @@ class RichProgress:
         self._bar.stop()
 
 
-def _span(lo: str | None, hi: str | None) -> str:
+def _span(lo: str | None, hi: str | None, relative: bool = False) -> str:
     """'2023-11-16 18:15 +59m': start and length, short enough for an 80-column terminal."""
     if not lo or not hi:
         return "-"
     start, end = datetime.fromisoformat(lo), datetime.fromisoformat(hi)
     secs = (end - start).total_seconds()
-    length = (
-        f"{secs / 86400:.1f}d"
-        if secs >= 2 * 86400
-        else f"{secs / 3600:.1f}h"
-        if secs >= 2 * 3600
-        else f"{secs / 60:.0f}m"
-        if secs >= 120
-        else f"{secs:.0f}s"
-    )
-    return f"{start:%Y-%m-%d %H:%M} +{length}"
+    if secs >= 2 * 86400:
+        length, begin = f"{secs / 86400:.1f}d", f"{start:%Y-%m-%d}"
+    else:
+        length = (
+            f"{secs / 3600:.1f}h"
+            if secs >= 2 * 3600
+            else (f"{secs / 60:.0f}m" if secs >= 120 else f"{secs:.0f}s")
+        )
+        begin = f"{start:%Y-%m-%d %H:%M}"
+    return f"relative {length}" if relative else f"{begin} +{length}"
+
+
+def _trace_table(title: str, rows: list[dict[str, Any]], resolution: bool) -> Table:
+    """One line per trace and table; the rejected column only when something was rejected."""
+    rejected = any(r["rejected"] for r in rows)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    # Names never truncate; the span column gives way on narrow terminals.
+    widest_trace = max(len(r["trace"]) for r in rows)
+    widest_table = max(len(t) for r in rows for t in r["tables"])
+    table.add_column("trace", no_wrap=True, min_width=widest_trace)
+    table.add_column("table", no_wrap=True, min_width=widest_table)
+    table.add_column("rows", justify="right", no_wrap=True)
+    if rejected:
+        table.add_column("rejected", justify="right", no_wrap=True)
+    table.add_column("span (UTC)" + (" (resolution)" if resolution else ""), overflow="fold")
+    for r in rows:
+        for i, (name, n) in enumerate(r["tables"].items()):
+            first = i == 0
+            cells = [r["trace"] if first else "", name, f"{n:,}"]
+            if rejected:
+                cells.append(f"{r['rejected']:,}" if first else "")
+            span = _span(r["ts_min"], r["ts_max"], r["relative"])
+            if resolution and r["resolution"]:
+                span += f" ({_resolution(r['resolution'])})"
+            cells.append(span if first else "")
+            table.add_row(*cells)
+    return table
 
 
 def _resolution(seconds: float | None) -> str:
@@ -116,27 +144,23 @@ def _resolution(seconds: float | None) -> str:
     return f"{seconds * 1e6:g}µs"
 
 
-def _rows(tables: dict[str, int]) -> str:
-    return ", ".join(f"{n:,} {t}" for t, n in tables.items())
-
-
 def _print_report(report: IngestReport, lake: Path) -> None:
     if report.results:
-        table = Table(title=f"Ingested into {lake}", title_justify="left")
-        table.add_column("trace", no_wrap=True)
-        table.add_column("rows", justify="right")
-        table.add_column("rejected", justify="right")
-        table.add_column("span (UTC)", no_wrap=True)
-        table.add_column("s", justify="right")
-        for r in report.results:
-            table.add_row(
-                r.trace,
-                _rows(r.tables),
-                f"{r.rows_rejected:,}",
-                _span(r.ts_min, r.ts_max),
-                f"{r.seconds:.1f}",
-            )
-        out.print(table)
+        seconds = sum(r.seconds for r in report.results)
+        lines = [
+            {
+                "trace": r.trace,
+                "tables": r.tables,
+                "rejected": r.rows_rejected,
+                "ts_min": r.ts_min,
+                "ts_max": r.ts_max,
+                "relative": SOURCES[r.source].time_origin == "relative",
+                "resolution": None,
+            }
+            for r in report.results
+        ]
+        title = f"Ingested {len(lines)} trace(s) into {lake} in {seconds:.1f} s"
+        out.print(_trace_table(title, lines, resolution=False))
         for r in report.results:
             if r.rows_rejected:
                 probs = ", ".join(f"{k} {v:,}" for k, v in sorted(r.problems.items()))
@@ -251,20 +275,23 @@ def info(lake: LakeOption = None) -> None:
             f"The lake at {lake_dir} is empty. Add a trace: traces ingest PATH --lake {lake_dir}"
         )
         return
-    table = Table(title=f"Lake {lake_dir}", title_justify="left")
-    table.add_column("trace", no_wrap=True)
-    table.add_column("rows", justify="right")
-    table.add_column("rejected")
-    table.add_column("span (UTC)", no_wrap=True)
-    table.add_column("res.", justify="right", no_wrap=True)
+    rows = [
+        {
+            "trace": m["trace"],
+            "tables": m["tables"],
+            "rejected": m["rows_rejected"],
+            "ts_min": m.get("ts_min"),
+            "ts_max": m.get("ts_max"),
+            "relative": m.get("time_origin") == "relative",
+            "resolution": m.get("time_resolution_s"),
+        }
+        for m in manifests
+    ]
+    out.print(_trace_table(f"Lake {lake_dir}: {len(rows)} trace(s)", rows, resolution=True))
     for m in manifests:
-        rejected = ", ".join(f"{v:,} {k}" for k, v in sorted(m["problems"].items())) or "0"
-        res = m.get("time_resolution_s")
-        span = _span(m.get("ts_min"), m.get("ts_max"))
-        if m.get("time_origin") == "relative" and span != "-":
-            span = "relative " + span.split(" +", 1)[1]
-        table.add_row(m["trace"], _rows(m["tables"]), rejected, span, _resolution(res))
-    out.print(table)
+        if m["rows_rejected"]:
+            probs = ", ".join(f"{v:,} {k}" for k, v in sorted(m["problems"].items()))
+            out.print(f"{m['trace']}: rejected {probs}", markup=False, highlight=False)
     for m in manifests:
         for f in m.get("quality", []):
             out.print(

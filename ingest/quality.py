@@ -20,7 +20,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "jobs": ("job_id",),
     "series": ("entity", "metric", "ts"),
     "measurements": ("subject", "benchmark", "metric", "run"),
-    "summaries": ("entity", "metric", "stat"),
+    # Summaries carry their context (day, iteration, window) in extra: part of the key.
+    "summaries": ("entity", "service", "tenant", "kind", "metric", "stat", "extra"),
     "cold_starts": ("pod_id", "ts"),
 }
 TIME_COLUMN = {
@@ -56,7 +57,7 @@ def table_findings(
     key = KEYS.get(table)
     if key:
         cols = ", ".join(key)
-        nulls = " OR ".join(f"{c} IS NULL" for c in key)
+        nulls = " OR ".join(f"{c} IS NULL" for c in key[:1])
         dup, missing = con.execute(
             f"SELECT count(*) - count(DISTINCT ({cols})), count(*) FILTER (WHERE {nulls}) "
             f"FROM {scan}"

@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.errors import CorruptFile, DataError
+from ingest.errors import CorruptFile, DataError, TracesError
 from ingest.problems import REJECTED_SCHEMA, Rejected
 from ingest.schema import (
     INVARIANTS,
@@ -95,6 +95,19 @@ def _poll(con: duckdb.DuckDBPyConnection, report: ProgressFn, stop: threading.Ev
             report(min(pct, 100.0) / 100.0)
 
 
+def _guarded(reader: pa.RecordBatchReader, caught: list[TracesError]) -> pa.RecordBatchReader:
+    """The reader, remembering a typed error it raises: DuckDB re-raises it as its own."""
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from reader
+        except TracesError as e:
+            caught.append(e)
+            raise
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
 def _duck_error(tq: TableQuery, e: duckdb.Error) -> DataError:
     files = ", ".join(str(f) for f in tq.files)
     text = str(e).splitlines()[0]
@@ -116,8 +129,9 @@ def run_query(
 ) -> int:
     """Write the query's rows under `out_dir` as part-<part>-<i>.parquet; return rows written."""
     table = TABLES[tq.table]
+    caught: list[TracesError] = []
     if tq.arrow is not None:
-        con.register("arrow_input", tq.arrow)
+        con.register("arrow_input", _guarded(tq.arrow, caught))
     try:
         available = set(con.sql(tq.sql).columns)
         select = f"SELECT {projection(table, available, tq.constants, trace)} FROM ({tq.sql})"
@@ -138,6 +152,8 @@ def run_query(
             if poller is not None:
                 poller.join()
     except duckdb.Error as e:
+        if caught:
+            raise caught[0] from e
         raise _duck_error(tq, e) from e
     finally:
         if tq.arrow is not None:

@@ -7,14 +7,21 @@ from __future__ import annotations
 
 from ingest.errors import UnknownSource
 from ingest.sources import (
+    acme,
+    alibaba_dlrm_2025,
+    alibaba_gpu_2023,
+    alibaba_pai_2020,
     alibaba_pai_minibatch_2020,
+    alibaba_spot_gpu_2026,
     azure_functions_2019,
     azure_functions_2021,
     azure_llm_inference,
     azure_vm_noise_2024,
     burstgpt,
+    helios,
     huawei_serverless,
     mooncake,
+    philly,
 )
 from ingest.sources.base import Source
 
@@ -31,6 +38,18 @@ SOURCES: dict[str, Source] = {
         huawei_serverless.SOURCE_2025,
         azure_vm_noise_2024.SOURCE,
         alibaba_pai_minibatch_2020.SOURCE,
+        alibaba_pai_2020.SOURCE_JOBS,
+        alibaba_pai_2020.SOURCE_TASKS,
+        alibaba_pai_2020.SOURCE_INSTANCES,
+        alibaba_pai_2020.SOURCE_MACHINE_SPEC,
+        alibaba_gpu_2023.SOURCE_PODS,
+        alibaba_gpu_2023.SOURCE_NODES,
+        alibaba_dlrm_2025.SOURCE,
+        alibaba_spot_gpu_2026.SOURCE,
+        acme.SOURCE_SUMMARY,
+        acme.SOURCE_JOBS,
+        philly.SOURCE,
+        helios.SOURCE,
     )
 }
 

@@ -1,0 +1,65 @@
+"""Alibaba spot-GPU cluster trace v2026 (GFS, ASPLOS'26): the node inventory -> summaries.
+
+`node_info_df.csv` lists 4,278 GPU nodes: gpu_model (A10, A100-SXM4-80GB, H800, or the
+undisclosed GPU-series-N) -> kind, gpu_capacity_num -> metric gpus, cpu_num (vCPUs) -> metric
+cpus, node_name (a number) -> entity. One summaries row per node and metric, stat = capacity.
+The release's job file (job_info_df.csv, HP and Spot jobs) is another layout, not read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ingest.sources.base import (
+    ReadContext,
+    Source,
+    TableQuery,
+    csv_scan,
+    header_has,
+    require_columns,
+)
+
+COLUMNS = ("gpu_model", "gpu_capacity_num", "cpu_num", "node_name")
+TYPES = {"gpu_capacity_num": "UBIGINT", "cpu_num": "UBIGINT", "node_name": "VARCHAR"}
+EXPECTS = "a CSV with header gpu_model,gpu_capacity_num,cpu_num,node_name"
+
+
+def sniff(head: bytes, name: str) -> bool:
+    return header_has(head, COLUMNS)
+
+
+def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
+    for path in paths:
+        header = require_columns(path, EXPECTS, COLUMNS, "alibaba_spot_gpu_2026")
+        rejects = ctx.rejects_table()
+        yield TableQuery(
+            table="summaries",
+            sql=f"""
+            SELECT s.node_name AS entity, s.gpu_model AS kind, m.metric,
+                   CASE m.metric WHEN 'gpus' THEN s.gpu_capacity_num ELSE s.cpu_num END AS value,
+                   m.unit
+            FROM {csv_scan(path, header, TYPES, rejects)} s
+            CROSS JOIN (VALUES ('gpus', 'GPUs'), ('cpus', 'cores')) m(metric, unit)""",
+            files=(path,),
+            constants={"stat": "capacity"},
+            rejects=rejects,
+        )
+
+
+SOURCE = Source(
+    name="alibaba_spot_gpu_2026",
+    family="datacenter",
+    tables=("summaries",),
+    description="Alibaba spot-GPU cluster 2026: GPU model, GPU count and vCPUs of each of "
+    "4,278 GPU nodes.",
+    citation='Duan et al., "GFS: A Preemptive Scheduling Framework for GPU Clusters with '
+    'Predictive Spot Management", ASPLOS 2026.',
+    expects=EXPECTS,
+    time_resolution_s=None,
+    time_origin="relative",
+    sniff=sniff,
+    columns=COLUMNS,
+    read=read,
+    trace_name=lambda _path: "alibaba_spot_gpu_2026_nodes",
+)
