@@ -87,7 +87,7 @@ class RichProgress:
         if self._task is not None:
             self._bar.remove_task(self._task)
             self._task = None
-        self._bar.stop()
+            self._bar.stop()
 
 
 def _span(lo: str | None, hi: str | None, relative: bool = False) -> str:

@@ -9,7 +9,19 @@ from ingest.sources import SOURCES
 from ingest.sources.base import Source, csv_header, head_lines, read_head
 
 # Files that sit beside traces in public releases and are never trace data.
-NOT_DATA_SUFFIXES = (".md", ".txt", ".pdf", ".png", ".jpg", ".ipynb", ".py", ".json.sha256")
+# (".header" files of Alibaba PAI 2020 name the columns of header-less tables.)
+NOT_DATA_SUFFIXES = (
+    ".md",
+    ".pdf",
+    ".png",
+    ".jpg",
+    ".ipynb",
+    ".py",
+    ".sha256",
+    ".header",
+    ".rar",
+    ".zip",
+)
 
 
 def candidates(path: Path) -> list[Source]:
