@@ -8,6 +8,8 @@ from __future__ import annotations
 from ingest.errors import UnknownSource
 from ingest.sources import (
     acme,
+    alibaba_2017,
+    alibaba_2018,
     alibaba_dlrm_2025,
     alibaba_gpu_2023,
     alibaba_pai_2020,
@@ -18,10 +20,12 @@ from ingest.sources import (
     azure_llm_inference,
     azure_vm_noise_2024,
     burstgpt,
+    google_2011,
     helios,
     huawei_serverless,
     mooncake,
     philly,
+    swf,
 )
 from ingest.sources.base import Source
 
@@ -50,6 +54,12 @@ SOURCES: dict[str, Source] = {
         acme.SOURCE_JOBS,
         philly.SOURCE,
         helios.SOURCE,
+        google_2011.SOURCE_JOBS,
+        google_2011.SOURCE_TASKS,
+        alibaba_2017.SOURCE,
+        alibaba_2018.SOURCE_USAGE,
+        alibaba_2018.SOURCE_META,
+        swf.SOURCE,
     )
 }
 

@@ -145,6 +145,23 @@ def require_columns(path: Path, expects: str, required: Sequence[str], source: s
     return header
 
 
+def require_fields(
+    path: Path, n_fields: int, expects: str, source: str, delimiter: str = ","
+) -> None:
+    """For header-less files: MissingColumns/EmptyFile unless line 1 has `n_fields` fields."""
+    head = read_head(path)
+    if not head.strip():
+        raise EmptyFile(f"{path}: the file is empty; expected {expects}.")
+    first = head_lines(head, 1)[0]
+    found = len(first.split(delimiter))
+    if found != n_fields:
+        raise MissingColumns(
+            f"{path}, line 1: {found} field(s) where source '{source}' needs {n_fields}. "
+            f"It starts with {first[:80]!r}. Expected {expects}. "
+            "If this file is another format, pass --source NAME (see `traces sources`)."
+        )
+
+
 def sql_str(value: str | Path) -> str:
     """A SQL string literal."""
     return "'" + str(value).replace("'", "''") + "'"
