@@ -177,9 +177,8 @@ def ingest_trace(
             done += size
             if progress:
                 progress.update(done)
-        if ctx.rejected:
-            table = p.source.tables[0]
-            rejects.setdefault(table, []).extend(ctx.rejected)
+        for r in ctx.rejected:
+            rejects.setdefault(r.table or p.source.tables[0], []).append(r)
         files_text = ", ".join(str(f) for f in p.files)
         tables: dict[str, int] = {}
         span: list[Any] = []

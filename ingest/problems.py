@@ -47,6 +47,7 @@ class Rejected:
     message: str
     raw: str | None = None
     column: str | None = None
+    table: str | None = None  # the canonical table the row was meant for, when not the first
 
     def describe(self) -> str:
         where = f"{self.file}, line {self.line}" if self.line is not None else self.file

@@ -19,8 +19,8 @@ from ingest.sources.base import sql_str
 KEYS: dict[str, tuple[str, ...]] = {
     "jobs": ("job_id",),
     "series": ("entity", "metric", "ts"),
-    "measurements": ("subject", "benchmark", "metric", "run"),
-    # Summaries carry their context (day, iteration, window) in extra: part of the key.
+    "measurements": ("subject", "benchmark", "metric", "run", "ts", "extra"),
+    # Context (day, iteration, window, batch size) often lives in extra: part of the key.
     "summaries": ("entity", "service", "tenant", "kind", "metric", "stat", "extra"),
     "cold_starts": ("pod_id", "ts"),
 }

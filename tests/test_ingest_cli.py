@@ -24,7 +24,6 @@ def test_ingest_llm_serving_folder_matches_raw_files(cli, shared: Path, lake_dir
     code, out, err = cli("ingest", shared / "llm_serving", "--lake", lake_dir)
     assert code == 0, err
     assert "azure_llm_2023_conv" in out and "mooncake_conversation" in out
-    assert "Skipped" in out  # other formats in the folder are listed, not silently ignored
     azure = _raw(
         f"SELECT count(*), median(ContextTokens), median(GeneratedTokens) "
         f"FROM read_csv('{shared / AZURE}')"
@@ -41,7 +40,8 @@ def test_ingest_llm_serving_folder_matches_raw_files(cli, shared: Path, lake_dir
             "FROM requests GROUP BY trace",
         )
     )
-    assert got == {"azure_llm_2023_conv": azure, "mooncake_conversation": moon}
+    assert got["azure_llm_2023_conv"] == azure
+    assert got["mooncake_conversation"] == moon
 
 
 def test_plain_duckdb_reads_the_lake_with_hive_partitions(
@@ -117,3 +117,14 @@ def test_refuses_to_write_into_a_directory_that_is_not_a_lake(
     code, _, err = cli("ingest", shared / AZURE, "--lake", tmp_path)
     assert code == 1 and "not a workload-traces lake" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_files_no_source_reads_are_listed_not_hidden(cli, shared: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "AzureLLMInferenceTrace_conv.csv").write_bytes((shared / AZURE).read_bytes())
+    (folder / "notes.csv").write_text("a,b\n1,2\n")
+    (folder / "README.md").write_text("# not data")
+    code, out, err = cli("ingest", folder, "--lake", tmp_path / "lake")
+    assert code == 0, err
+    assert "Skipped 1 file(s)" in out and "notes.csv" in out

@@ -11,6 +11,7 @@ from ingest.sources import (
     alibaba_2017,
     alibaba_2018,
     alibaba_dlrm_2025,
+    alibaba_genai_2026,
     alibaba_gpu_2023,
     alibaba_pai_2020,
     alibaba_pai_minibatch_2020,
@@ -25,7 +26,10 @@ from ingest.sources import (
     huawei_serverless,
     mooncake,
     philly,
+    servegen,
     swf,
+    vidur_profiling,
+    vidur_trace,
 )
 from ingest.sources.base import Source
 
@@ -36,6 +40,12 @@ SOURCES: dict[str, Source] = {
         azure_llm_inference.SOURCE_2024,
         mooncake.SOURCE,
         burstgpt.SOURCE,
+        vidur_trace.SOURCE,
+        vidur_trace.SOURCE_UNTIMED,
+        alibaba_genai_2026.SOURCE,
+        alibaba_genai_2026.SOURCE_METRICS,
+        servegen.SOURCE,
+        vidur_profiling.SOURCE,
         azure_functions_2019.SOURCE,
         azure_functions_2021.SOURCE,
         huawei_serverless.SOURCE_2023,

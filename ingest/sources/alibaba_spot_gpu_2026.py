@@ -57,7 +57,7 @@ SOURCE = Source(
     'Predictive Spot Management", ASPLOS 2026.',
     expects=EXPECTS,
     time_resolution_s=None,
-    time_origin="relative",
+    time_origin="none",
     sniff=sniff,
     columns=COLUMNS,
     read=read,

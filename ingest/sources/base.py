@@ -76,7 +76,7 @@ class Source:
     citation: str
     expects: str  # the format in words, for "this is not a ... file" messages
     time_resolution_s: float | None
-    time_origin: str  # "absolute", or "relative" (anchored at 1970-01-01 UTC)
+    time_origin: str  # "absolute", "relative" (anchored at 1970-01-01 UTC), or "none"
     sniff: Callable[[bytes, str], bool]
     read: Callable[[Sequence[Path], ReadContext], Iterator[TableQuery]]
     trace_name: Callable[[Path], str] | None = None
