@@ -26,7 +26,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ingest.catalog import load_catalog
 from ingest.errors import TracesError
+from ingest.fetch import default_dest
+from ingest.fetch import fetch as fetch_dataset
 from ingest.lake import Lake, default_lake_path
 from ingest.pipeline import DEFAULT_MAX_REJECTED, IngestReport, ingest_paths
 from ingest.schema import docs_markdown
@@ -306,6 +309,80 @@ def info(lake: LakeOption = None) -> None:
         markup=False,
         highlight=False,
     )
+
+
+@app.command()
+def datasets(
+    family: Annotated[
+        str | None, typer.Option(help="Only this family (llm_serving, serverless, ...).")
+    ] = None,
+) -> None:
+    """List the public trace datasets in the catalog: licence, size, how to get them, adapters.
+
+    Examples:
+
+        traces datasets
+
+        traces datasets --family serverless
+    """
+    catalog = [d for d in load_catalog() if family is None or d.family == family]
+    out.print(f"[bold]{len(catalog)} datasets[/] (`traces fetch NAME` downloads one)\n")
+    for d in catalog:
+        size = d.release.total_size or "size unknown"
+        how = {"direct": "download", "partial": "partly by hand", "manual": "by hand"}[d.access]
+        adapters = ", ".join(d.adapters) or "no adapter yet"
+        out.print(f"[bold cyan]{d.name}[/]  {d.family}  {size}, {how}  -> {adapters}")
+        out.print(f"  {d.title}. Licence: {d.licence}.", markup=False, highlight=False)
+        out.print(f"  {d.homepage}\n", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def fetch(
+    name: Annotated[str, typer.Argument(help="Dataset name from `traces datasets`.")],
+    dest: Annotated[
+        Path | None, typer.Option(help="Folder to download into. Default: ./data/NAME.")
+    ] = None,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Fetch the dataset's small public sample instead.")
+    ] = False,
+) -> None:
+    """Download a dataset's public files, resuming partial downloads and checking sha256.
+
+    A file whose checksum does not match the catalog is refused and removed. Datasets behind a
+    form or a drive link print the steps to get them by hand.
+
+    Examples:
+
+        traces fetch azure_llm_2023
+
+        traces fetch azure_functions_2019 --sample --dest /data/azure2019
+    """
+    target = dest if dest is not None else default_dest(name)
+    bar = RichProgress()
+    current: list[str] = []
+
+    def progress(path: str, done: int, total: int | None) -> None:
+        if current != [path]:
+            if current:
+                bar.finish()
+            bar.start(Path(path).name, total or 0)
+            current[:] = [path]
+        bar.update(done)
+
+    try:
+        result = fetch_dataset(name, target, progress=progress, sample=sample)
+    finally:
+        if current:
+            bar.finish()
+    for f in result.files:
+        if f.status != "manual":
+            out.print(f"{f.status:>10}  {f.path}", markup=False, highlight=False)
+    if result.manual:
+        out.print("\nTo finish by hand:")
+        for step in result.manual:
+            out.print(f"  - {step}", markup=False, highlight=False, soft_wrap=True)
+    else:
+        out.print(f"\nDone. Ingest it with: traces ingest {target}")
 
 
 @app.command()

@@ -1,0 +1,355 @@
+"""`fetch` against a local HTTP server (127.0.0.1, port 0): no test touches the network."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ingest.catalog import DataFile, Dataset, get_dataset, load_catalog, parse_catalog
+from ingest.errors import DataError
+from ingest.fetch import ChecksumMismatch, DownloadFailed, NoSample, fetch, manual_steps
+
+
+class FileServer(ThreadingHTTPServer):
+    """Serves `files` (URL path -> bytes); honours `Range: bytes=N-` unless told not to."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), RangeHandler)
+        self.files: dict[str, bytes] = {}
+        self.redirects: dict[str, str] = {}  # URL path -> path to send a 302 to
+        self.requests: list[tuple[str, str | None]] = []
+        self.honour_range = True
+        self.cut_after: int | None = None  # send only this many body bytes, then hang up
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+
+class RangeHandler(BaseHTTPRequestHandler):
+    server: FileServer
+
+    def do_GET(self) -> None:
+        rng = self.headers.get("Range")
+        self.server.requests.append((self.path, rng))
+        if self.path in self.server.redirects:
+            self.send_response(302)
+            self.send_header("Location", self.server.url(self.server.redirects[self.path]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = self.server.files.get(self.path)
+        if body is None:
+            self.send_error(404, "Not Found")
+            return
+        start = 0
+        m = re.fullmatch(r"bytes=(\d+)-", rng or "")
+        if m and self.server.honour_range:
+            start = int(m.group(1))
+            if start >= len(body):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(body)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            self.send_response(200)
+        chunk = body[start:]
+        self.send_header("Content-Length", str(len(chunk)))
+        self.end_headers()
+        cut = self.server.cut_after
+        self.wfile.write(chunk if cut is None else chunk[:cut])
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[FileServer]:
+    srv = FileServer()
+    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def dlrm(shared: Path, server: FileServer) -> tuple[Dataset, bytes]:
+    """The real catalog entry of the DLRM trace, pointed at the local server, which serves the
+    real 2.1 MB sample (identical to the release file, so the catalog's sha256 applies)."""
+    ds = get_dataset("alibaba_dlrm_2025", load_catalog())
+    (f,) = ds.release.files
+    assert f.shared is not None
+    body = (shared / f.shared).read_bytes()
+    server.files["/dlrm.csv"] = body
+    local = dataclasses.replace(f, url=server.url("/dlrm.csv"))
+    release = dataclasses.replace(ds.release, files=(local,))
+    return dataclasses.replace(ds, release=release), body
+
+
+def _dataset(files: list[dict[str, object]], **release: object) -> Dataset:
+    raw = {
+        "dataset": [
+            {
+                "name": "tiny",
+                "family": "datacenter",
+                "title": "Tiny",
+                "description": "d",
+                "citation": "c",
+                "licence": "CC-BY-4.0",
+                "homepage": "https://example.org/tiny",
+                "adapters": ["swf"],
+                "release": {"files": files, **release},
+            }
+        ]
+    }
+    return parse_catalog(raw)[0]
+
+
+def test_good_download_is_verified_and_reports_progress(
+    dlrm: tuple[Dataset, bytes], tmp_path: Path
+) -> None:
+    ds, body = dlrm
+    calls: list[tuple[str, int, int | None]] = []
+    result = fetch(ds, tmp_path, progress=lambda *a: calls.append(a), timeout=5)
+    (outcome,) = result.files
+    assert outcome.status == "downloaded" and outcome.bytes == len(body) == 2118900
+    assert outcome.sha256 == ds.release.files[0].sha256
+    target = tmp_path / "disaggregated_DLRM_trace.csv"
+    assert target.read_bytes() == body
+    assert not target.with_name(target.name + ".part").exists()
+    assert result.complete and result.manual == ()
+    done = [c[1] for c in calls]
+    assert done == sorted(done) and done[0] == 0 and done[-1] == len(body)
+    assert {c[2] for c in calls} == {len(body)}
+
+
+def test_partial_download_resumes_with_a_range_request(
+    dlrm: tuple[Dataset, bytes], server: FileServer, tmp_path: Path
+) -> None:
+    ds, body = dlrm
+    part = tmp_path / "disaggregated_DLRM_trace.csv.part"
+    part.write_bytes(body[:1_000_000])
+    (outcome,) = fetch(ds, tmp_path, timeout=5).files
+    assert server.requests == [("/dlrm.csv", "bytes=1000000-")]
+    assert outcome.status == "resumed" and outcome.bytes == len(body) - 1_000_000
+    assert (tmp_path / "disaggregated_DLRM_trace.csv").read_bytes() == body
+    assert not part.exists()
+
+
+def test_resume_follows_a_redirect_with_the_range_header(
+    dlrm: tuple[Dataset, bytes], server: FileServer, tmp_path: Path
+) -> None:
+    # GitHub's /raw/ links redirect (to raw.githubusercontent.com, or to the LFS copy).
+    ds, body = dlrm
+    server.redirects["/raw/dlrm.csv"] = "/dlrm.csv"
+    (f,) = ds.release.files
+    moved = dataclasses.replace(f, url=server.url("/raw/dlrm.csv"))
+    ds = dataclasses.replace(ds, release=dataclasses.replace(ds.release, files=(moved,)))
+    (tmp_path / "disaggregated_DLRM_trace.csv.part").write_bytes(body[:5000])
+    (outcome,) = fetch(ds, tmp_path, timeout=5).files
+    assert server.requests == [("/raw/dlrm.csv", "bytes=5000-"), ("/dlrm.csv", "bytes=5000-")]
+    assert outcome.status == "resumed"
+    assert (tmp_path / "disaggregated_DLRM_trace.csv").read_bytes() == body
+
+
+def test_server_that_ignores_range_gets_a_fresh_download(
+    dlrm: tuple[Dataset, bytes], server: FileServer, tmp_path: Path
+) -> None:
+    ds, body = dlrm
+    server.honour_range = False
+    (tmp_path / "disaggregated_DLRM_trace.csv.part").write_bytes(b"garbage" * 1000)
+    (outcome,) = fetch(ds, tmp_path, timeout=5).files
+    assert outcome.status == "downloaded"
+    assert (tmp_path / "disaggregated_DLRM_trace.csv").read_bytes() == body
+
+
+def test_complete_partial_file_is_finished_without_refetching(
+    dlrm: tuple[Dataset, bytes], tmp_path: Path
+) -> None:
+    ds, body = dlrm
+    (tmp_path / "disaggregated_DLRM_trace.csv.part").write_bytes(body)
+    (outcome,) = fetch(ds, tmp_path, timeout=5).files  # the server answers 416
+    assert outcome.status == "resumed" and outcome.bytes == 0
+    assert (tmp_path / "disaggregated_DLRM_trace.csv").read_bytes() == body
+
+
+def test_interrupted_download_keeps_the_partial_and_resumes(
+    dlrm: tuple[Dataset, bytes], server: FileServer, tmp_path: Path
+) -> None:
+    ds, body = dlrm
+    server.cut_after = 300_000
+    with pytest.raises(DownloadFailed) as e:
+        fetch(ds, tmp_path, timeout=5)
+    assert "interrupted after 300,000 bytes" in str(e.value)
+    assert "run the same fetch again to resume" in str(e.value)
+    part = tmp_path / "disaggregated_DLRM_trace.csv.part"
+    assert part.stat().st_size == 300_000
+    server.cut_after = None
+    (outcome,) = fetch(ds, tmp_path, timeout=5).files
+    assert server.requests[-1] == ("/dlrm.csv", "bytes=300000-")
+    assert outcome.status == "resumed"
+    assert (tmp_path / "disaggregated_DLRM_trace.csv").read_bytes() == body
+
+
+def test_checksum_mismatch_deletes_the_download(server: FileServer, tmp_path: Path) -> None:
+    server.files["/a.csv"] = b"x,y\n1,2\n"
+    wrong = "0" * 64
+    ds = _dataset([{"path": "a.csv", "url": server.url("/a.csv"), "sha256": wrong}])
+    with pytest.raises(ChecksumMismatch) as e:
+        fetch(ds, tmp_path, timeout=5)
+    message = str(e.value)
+    assert message.startswith("Checksum mismatch for a.csv of dataset 'tiny'")
+    assert f"the catalog expects {wrong}" in message
+    assert hashlib.sha256(b"x,y\n1,2\n").hexdigest() in message
+    assert "The download was deleted" in message and "https://example.org/tiny" in message
+    assert isinstance(e.value, DataError) and e.value.exit_code == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_size_mismatch_is_refused(server: FileServer, tmp_path: Path) -> None:
+    server.files["/a.csv"] = b"x,y\n1,2\n"
+    ds = _dataset([{"path": "a.csv", "url": server.url("/a.csv"), "size": 99}])
+    with pytest.raises(ChecksumMismatch, match="it has 8 bytes, the catalog says 99"):
+        fetch(ds, tmp_path, timeout=5)
+    assert not (tmp_path / "a.csv.part").exists()
+
+
+def test_prefix_checksum_is_enforced(server: FileServer, tmp_path: Path) -> None:
+    server.files["/a.csv"] = b"x,y\n1,2\n"
+    good = hashlib.sha256(b"x,y\n1,2\n").hexdigest()[:12]
+    ok = _dataset([{"path": "a.csv", "url": server.url("/a.csv"), "sha256_prefix": good}])
+    assert fetch(ok, tmp_path, timeout=5).files[0].status == "downloaded"
+    bad = _dataset([{"path": "b.csv", "url": server.url("/a.csv"), "sha256_prefix": "ffff"}])
+    with pytest.raises(ChecksumMismatch, match="only a prefix is known"):
+        fetch(bad, tmp_path, timeout=5)
+
+
+def test_dead_link_is_reported_and_the_partial_removed(server: FileServer, tmp_path: Path) -> None:
+    ds = _dataset([{"path": "gone.csv", "url": server.url("/gone.csv")}])
+    (tmp_path / "gone.csv.part").write_bytes(b"stale")
+    with pytest.raises(DownloadFailed) as e:
+        fetch(ds, tmp_path, timeout=5)
+    assert "Could not download gone.csv of dataset 'tiny'" in str(e.value)
+    assert "answered HTTP 404 Not Found (the link is dead or has moved)" in str(e.value)
+    assert "Check https://example.org/tiny for the current link" in str(e.value)
+    assert e.value.exit_code == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_refused_connection_is_reported_and_the_partial_removed(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ds = _dataset([{"path": "a.csv", "url": f"http://127.0.0.1:{port}/a.csv"}])
+    (tmp_path / "a.csv.part").write_bytes(b"stale")
+    with pytest.raises(DownloadFailed, match=f"127.0.0.1:{port} refused the connection"):
+        fetch(ds, tmp_path, timeout=5)
+    assert not (tmp_path / "a.csv.part").exists()
+
+
+def test_file_already_present_is_skipped(
+    dlrm: tuple[Dataset, bytes], server: FileServer, tmp_path: Path
+) -> None:
+    ds, body = dlrm
+    (tmp_path / "disaggregated_DLRM_trace.csv").write_bytes(body)
+    (outcome,) = fetch(ds, tmp_path, timeout=5).files
+    assert outcome.status == "present" and outcome.bytes == 0
+    assert server.requests == []
+
+
+def test_present_file_with_another_checksum_is_left_alone(
+    dlrm: tuple[Dataset, bytes], server: FileServer, tmp_path: Path
+) -> None:
+    ds, body = dlrm
+    target = tmp_path / "disaggregated_DLRM_trace.csv"
+    target.write_bytes(body[:-1] + b"?")
+    with pytest.raises(ChecksumMismatch, match=r"exists but its sha256 is .* Delete it"):
+        fetch(ds, tmp_path, timeout=5)
+    assert target.read_bytes() == body[:-1] + b"?"
+    assert server.requests == []
+
+
+def test_manual_steps_are_returned_without_any_request(tmp_path: Path) -> None:
+    ds = _dataset(
+        [{"path": "behind_a_form.tgz", "note": "link sent after a survey"}],
+        manual=["Fill in the survey at https://example.org/form."],
+    )
+    result = fetch(ds, tmp_path / "out", timeout=5)
+    assert [o.status for o in result.files] == ["manual"]
+    assert result.manual == (
+        "Fill in the survey at https://example.org/form.",
+        "  behind_a_form.tgz (link sent after a survey)",
+    )
+    assert not result.complete and not (tmp_path / "out").exists()
+    assert manual_steps(ds) == result.manual
+
+
+def test_file_without_link_and_no_steps_points_to_the_homepage() -> None:
+    ds = _dataset([{"path": "x.zip"}])
+    steps = ("Get these files by hand from https://example.org/tiny:", "  x.zip")
+    assert manual_steps(ds) == steps
+
+
+def test_real_manual_dataset_returns_its_steps(tmp_path: Path) -> None:
+    result = fetch("google_2011", tmp_path, timeout=5)
+    assert result.files == () and any("gsutil" in s for s in result.manual)
+    assert result.manual[-1].endswith("traces fetch google_2011 --sample")
+
+
+def test_fetch_by_name_from_a_catalog_file(server: FileServer, tmp_path: Path) -> None:
+    body = b"Timestamp,Model\n0,ChatGPT\n"
+    server.files["/data/trace.csv"] = body
+    digest = hashlib.sha256(body).hexdigest()
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        f"""
+[[dataset]]
+name = "local"
+family = "llm_serving"
+title = "t"
+description = "d"
+citation = "c"
+licence = "l"
+homepage = "https://example.org"
+adapters = ["burstgpt"]
+[dataset.release]
+base_url = "{server.url("/data/")}"
+files = [{{ path = "trace.csv", sha256 = "{digest}", size = {len(body)} }}]
+"""
+    )
+    result = fetch("local", tmp_path / "dl", catalog=catalog, timeout=5)
+    assert (tmp_path / "dl" / "trace.csv").read_bytes() == body
+    assert result.count("downloaded") == 1
+    again = fetch("local", tmp_path / "dl", catalog=catalog, timeout=5)
+    assert again.count("present") == 1 and len(server.requests) == 1
+
+
+def test_sample_set_and_missing_sample(server: FileServer, tmp_path: Path) -> None:
+    ds = _dataset([{"path": "a.csv"}])
+    with pytest.raises(NoSample, match="has no separate sample") as e:
+        fetch(ds, tmp_path, sample=True)
+    assert e.value.exit_code == 2
+    body = b"1 2 3\n"
+    server.files["/s.swf"] = body
+    sample = dataclasses.replace(
+        ds.release, files=(DataFile(path="s.swf", url=server.url("/s.swf")),), manual=()
+    )
+    with_sample = dataclasses.replace(ds, sample=sample)
+    result = fetch(with_sample, tmp_path, sample=True, timeout=5)
+    assert result.files[0].status == "downloaded" and (tmp_path / "s.swf").read_bytes() == body
