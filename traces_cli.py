@@ -26,10 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ingest.catalog import load_catalog
 from ingest.errors import TracesError
-from ingest.fetch import default_dest
-from ingest.fetch import fetch as fetch_dataset
 from ingest.lake import Lake, default_lake_path
 from ingest.pipeline import DEFAULT_MAX_REJECTED, IngestReport, ingest_paths
 from ingest.schema import docs_markdown
@@ -325,6 +322,8 @@ def datasets(
 
         traces datasets --family serverless
     """
+    from ingest.catalog import load_catalog  # urllib and tomllib: only for these commands
+
     catalog = [d for d in load_catalog() if family is None or d.family == family]
     out.print(f"[bold]{len(catalog)} datasets[/] (`traces fetch NAME` downloads one)\n")
     for d in catalog:
@@ -357,6 +356,9 @@ def fetch(
 
         traces fetch azure_functions_2019 --sample --dest /data/azure2019
     """
+    from ingest.fetch import default_dest
+    from ingest.fetch import fetch as fetch_dataset
+
     target = dest if dest is not None else default_dest(name)
     bar = RichProgress()
     current: list[str] = []

@@ -65,7 +65,7 @@ def generate(path: Path, rows: int) -> None:
                        OVER (ORDER BY TIMESTAMP) AS gap
             FROM read_csv('{REAL}')"""
     )
-    n = con.execute("SELECT count(*) FROM real").fetchone()[0]  # type: ignore[index]
+    n = con.execute("SELECT count(*) FROM real").fetchall()[0][0]
     con.execute(
         f"""COPY (
             WITH draws AS (

@@ -26,10 +26,10 @@ from ingest.errors import (
 )
 from ingest.lake import Lake, Stage
 from ingest.problems import Rejected
-from ingest.quality import Finding, order_finding, table_findings
-from ingest.schema import SCHEMA_VERSION, TABLES, TS
+from ingest.quality import Finding, order_finding, profile
+from ingest.schema import SCHEMA_VERSION, TABLES
 from ingest.sources import get_source
-from ingest.sources.base import ReadContext, Source, TableQuery, sql_str
+from ingest.sources.base import ReadContext, Source, TableQuery
 from ingest.write import connect, csv_rejects, enforce_invariants, run_query, write_rejected
 
 DEFAULT_MAX_REJECTED = 0.01
@@ -137,10 +137,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _time_column(table: str) -> str | None:
-    return next((c.name for c in TABLES[table].columns if c.type == TS), None)
-
-
 def _describe(rejects: list[Rejected], n: int = 5) -> list[str]:
     return [r.describe() for r in rejects[:n]]
 
@@ -186,12 +182,14 @@ def ingest_trace(
             staged = stage.table_dir(table)
             if not staged.exists():
                 continue
-            rejects.setdefault(table, []).extend(
-                enforce_invariants(con, table, p.trace, staged, files_text)
-            )
-            tables[table], lo, hi = _stats(con, staged, table)
-            findings += table_findings(con, table, staged, p.source.time_resolution_s)
-            span += [v for v in (lo, hi) if v is not None]
+            prof = profile(con, table, staged, p.source.time_resolution_s)
+            if prof.breaking_rows:  # rare: move them out, then describe what is left
+                broken = enforce_invariants(con, table, p.trace, staged, files_text)
+                rejects.setdefault(table, []).extend(broken)
+                prof = profile(con, table, staged, p.source.time_resolution_s)
+            tables[table] = prof.rows
+            findings += prof.findings
+            span += [v for v in (prof.ts_min, prof.ts_max) if v is not None]
         all_rejects = [r for rs in rejects.values() for r in rs]
         _check_rejected(p, tables, all_rejects, max_rejected, stage)
         for table, rs in rejects.items():
@@ -253,19 +251,6 @@ def _query_findings(
 def _scaled(progress: Progress, base: int, size: int) -> Callable[[float], None]:
     """A query's 0..1 progress as bytes of the whole trace."""
     return lambda frac: progress.update(base + int(frac * size))
-
-
-def _stats(con: Any, staged: Path, table: str) -> tuple[int, Any, Any]:
-    if not any(staged.glob("*.parquet")):
-        return 0, None, None
-    col = _time_column(table)
-    # ISO text, not datetimes: fetching TIMESTAMPTZ into Python would need pytz.
-    iso = "'%Y-%m-%dT%H:%M:%S.%fZ'"
-    agg = f"strftime(min({col}), {iso}), strftime(max({col}), {iso})" if col else "NULL, NULL"
-    row = con.execute(
-        f"SELECT count(*), {agg} FROM read_parquet({sql_str(staged / '*.parquet')})"
-    ).fetchone()
-    return int(row[0]), row[1], row[2]
 
 
 def _check_rejected(

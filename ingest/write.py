@@ -146,7 +146,7 @@ def run_query(
             result = con.execute(
                 f"COPY ({select}) TO {sql_str(tmp)} (FORMAT parquet, PER_THREAD_OUTPUT true, "
                 f"COMPRESSION snappy, KV_METADATA {_kv_metadata(tq.table, trace)})"
-            ).fetchone()
+            ).fetchall()
         finally:
             stop.set()
             if poller is not None:
@@ -158,7 +158,7 @@ def run_query(
     finally:
         if tq.arrow is not None:
             con.unregister("arrow_input")
-    rows = int(result[0]) if result else 0
+    rows = int(result[0][0]) if result else 0
     for i, f in enumerate(sorted(tmp.glob("*.parquet"))):
         if pq.read_metadata(f).num_rows:
             f.rename(out_dir / f"part-{part}-{i}.parquet")
@@ -220,7 +220,9 @@ def csv_rejects(con: duckdb.DuckDBPyConnection, name: str) -> list[Rejected]:
 def enforce_invariants(
     con: duckdb.DuckDBPyConnection, table: str, trace: str, staged: Path, files: str
 ) -> list[Rejected]:
-    """Move staged rows that break a schema rule out of the table; return them as rejects."""
+    """Move staged rows that break a schema rule out of the table; return them as rejects.
+
+    Called only when `quality.profile` counted such rows: it rewrites the staged table."""
     parquet = sorted(staged.glob("*.parquet"))
     rules = INVARIANTS[table]
     if not parquet or not rules:
@@ -228,9 +230,6 @@ def enforce_invariants(
     scan = f"read_parquet({sql_str(staged / '*.parquet')})"
     case = " ".join(f"WHEN {pred} THEN {sql_str(slug)}" for slug, pred, _ in rules)
     flagged = f"SELECT *, CASE {case} END AS _problem FROM {scan}"
-    bad = con.execute(f"SELECT count(*) FROM ({flagged}) WHERE _problem IS NOT NULL").fetchone()
-    if not bad or bad[0] == 0:
-        return []
     rule_text = {slug: text for slug, _, text in rules}
     rejects = [
         Rejected(files, None, problem, f"breaks the rule: {rule_text[problem]}", raw)

@@ -141,3 +141,31 @@ def test_debug_shows_the_traceback(cli, tmp_path: Path) -> None:
 
     with pytest.raises(EmptyFile):
         cli("ingest", empty, "--lake", tmp_path / "lake", "--debug")
+
+
+def test_rows_breaking_a_schema_rule_are_moved_to_rejected(cli, tmp_path: Path) -> None:
+    """Rules checked after parsing (here: durations >= 0) reject the row, not the file."""
+    f = _write(
+        tmp_path,
+        "BurstGPT_3.csv",
+        "Timestamp,Session ID,Elapsed time,Model,Request tokens,Response tokens,Total tokens,"
+        "Log Type\n"
+        "5.0,s1,2,ChatGPT,472,18,490,Conversation log\n"
+        "6.0,s1,-3,ChatGPT,100,18,118,Conversation log\n",
+    )
+    lake = tmp_path / "lake"
+    code, out, err = cli("ingest", f, "--lake", lake, "--max-rejected", "1")
+    assert code == 0, err
+    import duckdb
+    import pyarrow.parquet as pq
+
+    kept = duckdb.sql(
+        f"SELECT input_tokens FROM read_parquet('{lake}/requests/**/*.parquet')"
+    ).fetchall()
+    assert kept == [(472,)]
+    problem, raw = duckdb.sql(
+        f"SELECT problem, raw FROM read_parquet('{lake}/_rejected/**/*.parquet')"
+    ).fetchall()[0]
+    assert problem == "negative-duration" and '"duration_s":-3.0' in raw
+    for part in (lake / "requests").rglob("*.parquet"):  # the rewrite keeps the metadata
+        assert pq.read_schema(part).metadata[b"workload_traces.schema_version"] == b"1"
