@@ -154,7 +154,7 @@ def test_rows_breaking_a_schema_rule_are_moved_to_rejected(cli, tmp_path: Path) 
         "6.0,s1,-3,ChatGPT,100,18,118,Conversation log\n",
     )
     lake = tmp_path / "lake"
-    code, out, err = cli("ingest", f, "--lake", lake, "--max-rejected", "1")
+    code, _, err = cli("ingest", f, "--lake", lake, "--max-rejected", "1")
     assert code == 0, err
     import duckdb
     import pyarrow.parquet as pq

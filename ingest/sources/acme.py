@@ -31,6 +31,7 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
+    csv_queries,
     csv_scan,
     header_has,
     require_columns,
@@ -195,16 +196,17 @@ def _jobs_sql(header: list[str], scan: str) -> str:
 
 
 def read_jobs(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
-    for path in paths:
-        header = require_columns(path, JOBS_EXPECTS, JOBS_REQUIRED, "acme_jobs")
-        rejects = ctx.rejects_table()
-        yield TableQuery(
-            table="jobs",
-            sql=_jobs_sql(header, csv_scan(path, header, JOBS_TYPES, rejects)),
-            files=(path,),
-            constants={"cluster": cluster(path)},
-            rejects=rejects,
-        )
+    return csv_queries(
+        paths,
+        ctx,
+        source="acme_jobs",
+        expects=JOBS_EXPECTS,
+        required=JOBS_REQUIRED,
+        types=JOBS_TYPES,
+        table="jobs",
+        select=_jobs_sql,
+        constants=lambda path: {"cluster": cluster(path)},
+    )
 
 
 def jobs_trace_name(path: Path) -> str:

@@ -20,9 +20,8 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
-    csv_scan,
+    csv_queries,
     header_has,
-    require_columns,
 )
 
 REQUIRED = (
@@ -92,27 +91,32 @@ def sniff(head: bytes, name: str) -> bool:
     return header_has(head, REQUIRED)
 
 
+def _select(header: list[str], scan: str) -> str:
+    return f"""
+        SELECT instance_sn AS job_id, app_name AS tenant, role AS job_type,
+               {_ts("creation_time")} AS submit_ts,
+               {_ts("scheduled_time")} AS start_ts,
+               {_ts("deletion_time")} AS end_ts,
+               {_seconds("creation_time", "scheduled_time")} AS queue_s,
+               {_seconds("scheduled_time", "deletion_time")} AS run_s,
+               gpu_request AS num_gpus, cpu_request AS num_cpus,
+               memory_request AS mem_gb,
+               {_extra(header)} AS extra
+        FROM {scan}"""
+
+
 def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
-    for path in paths:
-        header = require_columns(path, EXPECTS, REQUIRED, "alibaba_dlrm_2025")
-        rejects = ctx.rejects_table()
-        yield TableQuery(
-            table="jobs",
-            sql=f"""
-            SELECT instance_sn AS job_id, app_name AS tenant, role AS job_type,
-                   {_ts("creation_time")} AS submit_ts,
-                   {_ts("scheduled_time")} AS start_ts,
-                   {_ts("deletion_time")} AS end_ts,
-                   {_seconds("creation_time", "scheduled_time")} AS queue_s,
-                   {_seconds("scheduled_time", "deletion_time")} AS run_s,
-                   gpu_request AS num_gpus, cpu_request AS num_cpus,
-                   memory_request AS mem_gb,
-                   {_extra(header)} AS extra
-            FROM {csv_scan(path, header, TYPES, rejects)}""",
-            files=(path,),
-            constants={"status": "unknown"},
-            rejects=rejects,
-        )
+    return csv_queries(
+        paths,
+        ctx,
+        source="alibaba_dlrm_2025",
+        expects=EXPECTS,
+        required=REQUIRED,
+        types=TYPES,
+        table="jobs",
+        select=_select,
+        constants={"status": "unknown"},
+    )
 
 
 SOURCE = Source(

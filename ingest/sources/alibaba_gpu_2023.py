@@ -24,9 +24,8 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
-    csv_scan,
+    csv_queries,
     header_has,
-    require_columns,
     slug,
     stem,
 )
@@ -82,52 +81,62 @@ def sniff_nodes(head: bytes, name: str) -> bool:
     return header_has(head, NODE_COLUMNS)
 
 
+def _select_pods(header: list[str], scan: str) -> str:
+    return f"""
+        SELECT name AS job_id, qos AS job_type,
+               {_ts("creation_time")} AS submit_ts,
+               {_ts("scheduled_time")} AS start_ts,
+               {_ts("deletion_time")} AS end_ts,
+               scheduled_time - creation_time AS queue_s,
+               deletion_time - scheduled_time AS run_s,
+               CASE WHEN num_gpu = 1 THEN gpu_milli / 1000 ELSE num_gpu END AS num_gpus,
+               cpu_milli / 1000 AS num_cpus,
+               memory_mib / 1024 AS mem_gb,
+               CASE pod_phase WHEN 'Succeeded' THEN 'ok' WHEN 'Failed' THEN 'failed'
+                    ELSE 'unknown' END AS status,
+               pod_phase AS status_raw,
+               json_object('num_gpu', num_gpu, 'gpu_milli', gpu_milli,
+                           'gpu_spec', gpu_spec)::VARCHAR AS extra
+        FROM {scan}"""
+
+
+def _select_nodes(header: list[str], scan: str) -> str:
+    return f"""
+        SELECT s.sn AS entity, s.model AS kind, m.metric,
+               CASE m.metric WHEN 'cpus' THEN s.cpu_milli / 1000
+                             WHEN 'mem_gb' THEN s.memory_mib / 1024
+                             ELSE s.gpu END AS value,
+               m.unit
+        FROM {scan} s
+        CROSS JOIN (VALUES ('cpus', 'cores'), ('mem_gb', 'GB'), ('gpus', 'GPUs'))
+             m(metric, unit)"""
+
+
 def read_pods(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
-    for path in paths:
-        header = require_columns(path, POD_EXPECTS, POD_COLUMNS, "alibaba_gpu_2023_pods")
-        rejects = ctx.rejects_table()
-        yield TableQuery(
-            table="jobs",
-            sql=f"""
-            SELECT name AS job_id, qos AS job_type,
-                   {_ts("creation_time")} AS submit_ts,
-                   {_ts("scheduled_time")} AS start_ts,
-                   {_ts("deletion_time")} AS end_ts,
-                   scheduled_time - creation_time AS queue_s,
-                   deletion_time - scheduled_time AS run_s,
-                   CASE WHEN num_gpu = 1 THEN gpu_milli / 1000 ELSE num_gpu END AS num_gpus,
-                   cpu_milli / 1000 AS num_cpus,
-                   memory_mib / 1024 AS mem_gb,
-                   CASE pod_phase WHEN 'Succeeded' THEN 'ok' WHEN 'Failed' THEN 'failed'
-                        ELSE 'unknown' END AS status,
-                   pod_phase AS status_raw,
-                   json_object('num_gpu', num_gpu, 'gpu_milli', gpu_milli,
-                               'gpu_spec', gpu_spec)::VARCHAR AS extra
-            FROM {csv_scan(path, header, POD_TYPES, rejects)}""",
-            files=(path,),
-            rejects=rejects,
-        )
+    return csv_queries(
+        paths,
+        ctx,
+        source="alibaba_gpu_2023_pods",
+        expects=POD_EXPECTS,
+        required=POD_COLUMNS,
+        types=POD_TYPES,
+        table="jobs",
+        select=_select_pods,
+    )
 
 
 def read_nodes(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
-    for path in paths:
-        header = require_columns(path, NODE_EXPECTS, NODE_COLUMNS, "alibaba_gpu_2023_nodes")
-        rejects = ctx.rejects_table()
-        yield TableQuery(
-            table="summaries",
-            sql=f"""
-            SELECT s.sn AS entity, s.model AS kind, m.metric,
-                   CASE m.metric WHEN 'cpus' THEN s.cpu_milli / 1000
-                                 WHEN 'mem_gb' THEN s.memory_mib / 1024
-                                 ELSE s.gpu END AS value,
-                   m.unit
-            FROM {csv_scan(path, header, NODE_TYPES, rejects)} s
-            CROSS JOIN (VALUES ('cpus', 'cores'), ('mem_gb', 'GB'), ('gpus', 'GPUs'))
-                 m(metric, unit)""",
-            files=(path,),
-            constants={"stat": "capacity"},
-            rejects=rejects,
-        )
+    return csv_queries(
+        paths,
+        ctx,
+        source="alibaba_gpu_2023_nodes",
+        expects=NODE_EXPECTS,
+        required=NODE_COLUMNS,
+        types=NODE_TYPES,
+        table="summaries",
+        select=_select_nodes,
+        constants={"stat": "capacity"},
+    )
 
 
 def _variant(path: Path, prefix: str) -> str:

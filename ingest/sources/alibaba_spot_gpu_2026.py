@@ -15,9 +15,8 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
-    csv_scan,
+    csv_queries,
     header_has,
-    require_columns,
 )
 
 COLUMNS = ("gpu_model", "gpu_capacity_num", "cpu_num", "node_name")
@@ -29,22 +28,27 @@ def sniff(head: bytes, name: str) -> bool:
     return header_has(head, COLUMNS)
 
 
+def _select(header: list[str], scan: str) -> str:
+    return f"""
+        SELECT s.node_name AS entity, s.gpu_model AS kind, m.metric,
+               CASE m.metric WHEN 'gpus' THEN s.gpu_capacity_num ELSE s.cpu_num END AS value,
+               m.unit
+        FROM {scan} s
+        CROSS JOIN (VALUES ('gpus', 'GPUs'), ('cpus', 'cores')) m(metric, unit)"""
+
+
 def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
-    for path in paths:
-        header = require_columns(path, EXPECTS, COLUMNS, "alibaba_spot_gpu_2026")
-        rejects = ctx.rejects_table()
-        yield TableQuery(
-            table="summaries",
-            sql=f"""
-            SELECT s.node_name AS entity, s.gpu_model AS kind, m.metric,
-                   CASE m.metric WHEN 'gpus' THEN s.gpu_capacity_num ELSE s.cpu_num END AS value,
-                   m.unit
-            FROM {csv_scan(path, header, TYPES, rejects)} s
-            CROSS JOIN (VALUES ('gpus', 'GPUs'), ('cpus', 'cores')) m(metric, unit)""",
-            files=(path,),
-            constants={"stat": "capacity"},
-            rejects=rejects,
-        )
+    return csv_queries(
+        paths,
+        ctx,
+        source="alibaba_spot_gpu_2026",
+        expects=EXPECTS,
+        required=COLUMNS,
+        types=TYPES,
+        table="summaries",
+        select=_select,
+        constants={"stat": "capacity"},
+    )
 
 
 SOURCE = Source(

@@ -17,9 +17,8 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
-    csv_scan,
+    csv_queries,
     header_has,
-    require_columns,
 )
 
 NAME = "azure_functions_2021"
@@ -32,22 +31,27 @@ def sniff(head: bytes, name: str) -> bool:
     return header_has(head, COLUMNS)
 
 
+def _select(header: list[str], scan: str) -> str:
+    # Rounded to whole µs so that float noise in end - duration cannot shift ts by 1 µs.
+    return f"""
+        SELECT make_timestamptz(CAST(round((end_timestamp - duration) * 1e6) AS BIGINT)) AS ts,
+               func AS service, app AS tenant, duration AS duration_s
+        FROM {scan}"""
+
+
 def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
-    for path in paths:
-        header = require_columns(path, EXPECTS, COLUMNS, NAME)
-        rejects = ctx.rejects_table()
-        # Rounded to whole µs so that float noise in end - duration cannot shift ts by 1 µs.
-        yield TableQuery(
-            table="requests",
-            sql=f"""
-            SELECT make_timestamptz(CAST(round((end_timestamp - duration) * 1e6) AS BIGINT)) AS ts,
-                   func AS service, app AS tenant, duration AS duration_s
-            FROM {csv_scan(path, header, TYPES, rejects)}""",
-            files=(path,),
-            constants={"status": "unknown"},
-            rejects=rejects,
-            in_file_order=True,
-        )
+    return csv_queries(
+        paths,
+        ctx,
+        source=NAME,
+        expects=EXPECTS,
+        required=COLUMNS,
+        types=TYPES,
+        table="requests",
+        select=_select,
+        constants={"status": "unknown"},
+        in_file_order=True,
+    )
 
 
 def trace_name(path: Path) -> str:

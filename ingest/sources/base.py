@@ -194,6 +194,38 @@ def csv_scan(
     )
 
 
+def csv_queries(
+    paths: Sequence[Path],
+    ctx: ReadContext,
+    *,
+    source: str,
+    expects: str,
+    required: Sequence[str],
+    types: dict[str, str],
+    table: str,
+    select: Callable[[list[str], str], str],
+    constants: dict[str, str] | Callable[[Path], dict[str, str]] | None = None,
+    in_file_order: bool = False,
+) -> Iterator[TableQuery]:
+    """One TableQuery per CSV file with a header: the shape most sources have.
+
+    `select(header, scan)` returns the SELECT over `scan`, the typed `read_csv` call of the
+    file; the header is passed for sources whose columns vary between releases. `constants`
+    may depend on the file (a cluster named by the file's folder, say).
+    """
+    for path in paths:
+        header = require_columns(path, expects, required, source)
+        rejects = ctx.rejects_table()
+        yield TableQuery(
+            table=table,
+            sql=select(header, csv_scan(path, header, types, rejects)),
+            files=(path,),
+            constants=constants(path) if callable(constants) else dict(constants or {}),
+            rejects=rejects,
+            in_file_order=in_file_order,
+        )
+
+
 def stem(path: Path) -> str:
     """File name without .gz and the format extension."""
     name = path.name

@@ -17,9 +17,8 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
-    csv_scan,
+    csv_queries,
     header_has,
-    require_columns,
     slug,
     stem,
 )
@@ -42,38 +41,42 @@ def sniff(head: bytes, name: str) -> bool:
     return header_has(head, REQUIRED)
 
 
+def _select(header: list[str], scan: str) -> str:
+    unknown = [c for c in header if c not in TYPES]
+    session = '"Session ID"' if "Session ID" in header else "NULL"
+    elapsed = '"Elapsed time"' if "Elapsed time" in header else "NULL"
+    extra = (
+        "NULL"
+        if not unknown
+        else "json_object(" + ", ".join(f"'{c}', \"{c}\"" for c in unknown) + ")::VARCHAR"
+    )
+    return f"""
+        SELECT make_timestamptz(CAST(round("Timestamp" * 1e6) AS BIGINT)) AS ts,
+               "Model" AS service,
+               {session} AS session,
+               CASE "Log Type" WHEN 'Conversation log' THEN 'conversation'
+                               WHEN 'API log' THEN 'api' ELSE "Log Type" END AS kind,
+               "Request tokens" AS input_tokens,
+               "Response tokens" AS output_tokens,
+               {elapsed} AS duration_s,
+               CASE WHEN "Response tokens" = 0 THEN 'failed' ELSE 'ok' END AS status,
+               CASE WHEN "Response tokens" = 0 THEN 'Response tokens = 0' END AS status_raw,
+               {extra} AS extra
+        FROM {scan}"""
+
+
 def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
-    for path in paths:
-        header = require_columns(path, EXPECTS, REQUIRED, "burstgpt")
-        unknown = [c for c in header if c not in TYPES]
-        rejects = ctx.rejects_table()
-        has_sessions = "Session ID" in header
-        session = '"Session ID"' if has_sessions else "NULL"
-        elapsed = '"Elapsed time"' if "Elapsed time" in header else "NULL"
-        extra = (
-            "NULL"
-            if not unknown
-            else ("json_object(" + ", ".join(f"'{c}', \"{c}\"" for c in unknown) + ")::VARCHAR")
-        )
-        yield TableQuery(
-            table="requests",
-            sql=f"""
-            SELECT make_timestamptz(CAST(round("Timestamp" * 1e6) AS BIGINT)) AS ts,
-                   "Model" AS service,
-                   {session} AS session,
-                   CASE "Log Type" WHEN 'Conversation log' THEN 'conversation'
-                                   WHEN 'API log' THEN 'api' ELSE "Log Type" END AS kind,
-                   "Request tokens" AS input_tokens,
-                   "Response tokens" AS output_tokens,
-                   {elapsed} AS duration_s,
-                   CASE WHEN "Response tokens" = 0 THEN 'failed' ELSE 'ok' END AS status,
-                   CASE WHEN "Response tokens" = 0 THEN 'Response tokens = 0' END AS status_raw,
-                   {extra} AS extra
-            FROM {csv_scan(path, header, TYPES, rejects)}""",
-            files=(path,),
-            rejects=rejects,
-            in_file_order=True,
-        )
+    return csv_queries(
+        paths,
+        ctx,
+        source="burstgpt",
+        expects=EXPECTS,
+        required=REQUIRED,
+        types=TYPES,
+        table="requests",
+        select=_select,
+        in_file_order=True,
+    )
 
 
 def trace_name(path: Path) -> str:

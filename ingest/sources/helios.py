@@ -24,9 +24,8 @@ from ingest.sources.base import (
     Source,
     TableQuery,
     csv_header,
-    csv_scan,
+    csv_queries,
     header_has,
-    require_columns,
     slug,
     sql_str,
     stem,
@@ -127,16 +126,17 @@ def _sql(header: list[str], scan: str) -> str:
 
 
 def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
-    for path in paths:
-        header = require_columns(path, EXPECTS, REQUIRED, "helios")
-        rejects = ctx.rejects_table()
-        yield TableQuery(
-            table="jobs",
-            sql=_sql(header, csv_scan(path, header, TYPES, rejects)),
-            files=(path,),
-            constants={"cluster": cluster(path)},
-            rejects=rejects,
-        )
+    return csv_queries(
+        paths,
+        ctx,
+        source="helios",
+        expects=EXPECTS,
+        required=REQUIRED,
+        types=TYPES,
+        table="jobs",
+        select=_sql,
+        constants=lambda path: {"cluster": cluster(path)},
+    )
 
 
 def trace_name(path: Path) -> str:
