@@ -353,3 +353,45 @@ def test_sample_set_and_missing_sample(server: FileServer, tmp_path: Path) -> No
     with_sample = dataclasses.replace(ds, sample=sample)
     result = fetch(with_sample, tmp_path, sample=True, timeout=5)
     assert result.files[0].status == "downloaded" and (tmp_path / "s.swf").read_bytes() == body
+
+
+def test_cli_fetch_downloads_then_refuses_a_bad_checksum(
+    cli, server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`traces fetch` end to end: a good file lands, a tampered one fails with exit 1."""
+    body = b"Timestamp,Model\n0,ChatGPT\n"
+    server.files["/data/trace.csv"] = body
+    catalog = tmp_path / "catalog.toml"
+    entry = """
+[[dataset]]
+name = "local"
+family = "llm_serving"
+title = "t"
+description = "d"
+citation = "c"
+licence = "l"
+homepage = "https://example.org"
+adapters = ["burstgpt"]
+[dataset.release]
+base_url = "{url}"
+files = [{{ path = "trace.csv", sha256 = "{digest}" }}]
+"""
+    catalog.write_text(
+        entry.format(url=server.url("/data/"), digest=hashlib.sha256(body).hexdigest())
+    )
+    monkeypatch.setenv("TRACES_CATALOG", str(catalog))
+    code, out, err = cli("fetch", "local", "--dest", tmp_path / "dl")
+    assert code == 0, err
+    assert (tmp_path / "dl" / "trace.csv").read_bytes() == body
+    assert "traces ingest" in out
+    catalog.write_text(entry.format(url=server.url("/data/"), digest="0" * 64))
+    code, _, err = cli("fetch", "local", "--dest", tmp_path / "other")
+    assert code == 1 and "trace.csv" in err
+    assert not any((tmp_path / "other").glob("trace.csv*"))
+
+
+def test_cli_datasets_and_unknown_name(cli) -> None:
+    code, out, _ = cli("datasets")
+    assert code == 0 and "azure_llm_2023" in out and "google_2019" in out
+    code, _, err = cli("fetch", "azur_llm_2023")
+    assert code == 2 and "Did you mean 'azure_llm_2023'" in err
