@@ -11,10 +11,11 @@ SAMPLES ?= ../shared/traces
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# demo: ingest every real sample in ../shared/traces into ./lake and summarize the lake
+# demo: ingest every real sample in ../shared/traces into ./lake, summarize it, write report.html
 demo: .venv/installed
 	.venv/bin/traces ingest $(SAMPLES) --lake $(LAKE)
 	.venv/bin/traces info --lake $(LAKE)
+	.venv/bin/traces report --lake $(LAKE) --out report.html
 
 # test: lint, type-check, then the whole test suite against the real samples
 test: .venv/installed lint
@@ -26,9 +27,10 @@ lint: .venv/installed
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
-# bench: ingest throughput and peak memory against DuckDB COPY and pandas (1M and 10M rows)
+# bench: ingest against DuckDB COPY and pandas, and the full report on a 10M-request lake
 bench: .venv/installed
 	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/report.py
 
 # dashboard: placeholder until the Streamlit dashboard lands (issue 6)
 dashboard: .venv/installed
@@ -36,4 +38,4 @@ dashboard: .venv/installed
 
 # clean: remove the venv, the demo lake and caches
 clean:
-	rm -rf .venv $(LAKE) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv $(LAKE) report.html .pytest_cache .mypy_cache .ruff_cache

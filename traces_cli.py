@@ -309,6 +309,63 @@ def info(lake: LakeOption = None) -> None:
 
 
 @app.command()
+def report(
+    lake: LakeOption = None,
+    trace: Annotated[
+        list[str] | None,
+        typer.Option("--trace", "-t", help="Only this trace (repeat for several). Default: all."),
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Output file. Default: report.html (or .json / .md by --format)."
+        ),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="html (self-contained, offline), json or md."),
+    ] = "html",
+) -> None:
+    """Characterize the traces in the lake: burstiness, failures, cold starts, token lengths.
+
+    One self-contained HTML page (plotly inline, works offline), JSON with every number for
+    scripts, or Markdown for READMEs. Sections that do not apply to a trace are left out.
+
+    Examples:
+
+        traces report --lake lake --out report.html
+
+        traces report --trace azure_llm_2023_conv --format json --out azure.json
+    """
+    from analysis.report import FORMATS, write_report
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
+    target = out_file if out_file is not None else Path(f"report.{fmt}")
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with bar:
+        task = bar.add_task("report", total=None)
+
+        def progress(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        result = write_report(_lake(lake), target, fmt, trace or None, progress)
+    size = target.stat().st_size
+    out.print(
+        f"Wrote {target} ({size / 1024:,.0f} KiB): {len(result.traces)} trace(s) characterized"
+        + (f", {len(result.skipped)} with nothing to characterize." if result.skipped else ".")
+    )
+
+
+@app.command()
 def datasets(
     family: Annotated[
         str | None, typer.Option(help="Only this family (llm_serving, serverless, ...).")

@@ -1,0 +1,134 @@
+"""A read-only view of the lake for analyses: one DuckDB connection, one view per table.
+
+Every analysis takes a `LakeDB` (or builds one from a lake path) plus trace names and
+returns tables; the CLI, the dashboard and the notebooks all go through here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from ingest.errors import LakeError
+from ingest.lake import Lake
+from ingest.schema import TABLES
+
+QUERIES = Path(__file__).resolve().parent / "queries"
+
+
+@cache
+def query_text(name: str) -> str:
+    """The SQL of analysis/queries/<name>.sql."""
+    path = QUERIES / f"{name}.sql"
+    if not path.is_file():
+        raise FileNotFoundError(f"No query {name!r} in {QUERIES}")
+    return path.read_text()
+
+
+@dataclass(frozen=True)
+class TraceInfo:
+    """What the manifest says about a trace that analyses must respect."""
+
+    name: str
+    source: str
+    family: str
+    tables: dict[str, int]
+    time_resolution_s: float | None
+    time_origin: str  # absolute | relative | none
+    fixture_only: bool
+
+    @property
+    def has_time(self) -> bool:
+        return self.time_origin != "none" and self.time_resolution_s is not None
+
+
+class LakeDB:
+    """DuckDB over `<lake>/<table>/trace=*/part-*.parquet`, with the manifests at hand."""
+
+    def __init__(
+        self, lake_dir: Path, threads: int | None = None, memory_limit: str = "1GB"
+    ) -> None:
+        self.lake = Lake.open(Path(lake_dir))
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        # Spill to disk rather than grow: a report must fit in 2 GiB beside Python's own use.
+        self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self.infos: dict[str, TraceInfo] = {}
+        for m in self.lake.manifests():
+            self.infos[m["trace"]] = TraceInfo(
+                name=m["trace"],
+                source=m["source"],
+                family=m.get("family", ""),
+                tables=dict(m.get("tables", {})),
+                time_resolution_s=m.get("time_resolution_s"),
+                time_origin=m.get("time_origin", "absolute"),
+                fixture_only=bool(m.get("fixture_only_source", False)),
+            )
+        self.tables: set[str] = set()
+        for table in TABLES:
+            if self.lake.has_table(table):
+                glob = self.lake.table_glob(table).replace("'", "''")
+                self.con.execute(
+                    f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
+                    "hive_partitioning = true, union_by_name = true)"
+                )
+                self.tables.add(table)
+            else:
+                # An empty, typed stand-in: queries over several tables need not care which
+                # tables this lake happens to have.
+                self.con.register(table, TABLES[table].schema.empty_table())
+
+    def traces(self) -> list[str]:
+        return sorted(self.infos)
+
+    def info(self, trace: str) -> TraceInfo:
+        try:
+            return self.infos[trace]
+        except KeyError:
+            known = ", ".join(self.traces()) or "none"
+            raise LakeError(
+                f"No trace named {trace!r} in the lake at {self.lake.root}. Traces: {known}."
+            ) from None
+
+    def has(self, trace: str, table: str) -> bool:
+        return table in self.tables and self.info(trace).tables.get(table, 0) > 0
+
+    def sql(self, text: str, **params: Any) -> pl.DataFrame:
+        """Run SQL with $name parameters; the result as a polars DataFrame."""
+        return self.con.sql(text, params=params or None).pl()
+
+    def query(self, name: str, **params: Any) -> pl.DataFrame:
+        """Run analysis/queries/<name>.sql with $name parameters."""
+        return self.sql(query_text(name), **params)
+
+    def scalar(self, text: str, **params: Any) -> Any:
+        rows = self.con.sql(text, params=params or None).fetchall()
+        return rows[0][0] if rows else None
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def jsonable(value: Any) -> Any:
+    """Numbers and containers as JSON would keep them (NaN and inf become None)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if hasattr(value, "item"):  # numpy scalars
+        return jsonable(value.item())
+    return value
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(jsonable(data), indent=2, sort_keys=True)

@@ -1,0 +1,59 @@
+-- Idle times of a deterministic sample of one trace's functions (requests), for policies that
+-- must replay each function in order (the adaptive keep-alive). Functions are taken in MD5
+-- order of their key (tenant/service), at most $max_functions of them, while the running total
+-- of their invocations, each function capped at its first $max_fn_events, stays within
+-- $max_events. One row per kept invocation: idle_s is the time since the end of the latest
+-- earlier invocation (NULL for the first), tail_s (on the last kept row only) the idle time
+-- after it until the next invocation or the end of the trace.
+WITH inv AS (
+    SELECT
+        COALESCE(tenant, '') || '/' || service AS fn,
+        EXTRACT(EPOCH FROM ts) AS t,
+        CASE WHEN duration_s > 0 THEN duration_s ELSE CAST(0 AS DOUBLE) END AS d
+    FROM requests
+    WHERE trace = $trace AND ts IS NOT NULL AND service IS NOT NULL
+),
+horizon AS (
+    SELECT MAX(t + d) AS t_end FROM inv
+),
+sizes AS (
+    SELECT fn, LEAST(COUNT(*), $max_fn_events) AS n FROM inv GROUP BY fn
+),
+picked AS (
+    SELECT fn, n
+    FROM (
+        SELECT
+            fn,
+            n,
+            SUM(n) OVER (ORDER BY MD5(fn), fn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                AS running,
+            ROW_NUMBER() OVER (ORDER BY MD5(fn), fn) AS rank_
+        FROM sizes
+    ) AS s
+    WHERE running <= $max_events AND rank_ <= $max_functions
+),
+ordered AS (
+    SELECT
+        i.fn,
+        p.n,
+        i.t,
+        ROW_NUMBER() OVER (PARTITION BY i.fn ORDER BY i.t, i.d) AS k,
+        LEAD(i.t) OVER (PARTITION BY i.fn ORDER BY i.t, i.d) AS next_t,
+        MAX(i.t + i.d) OVER (
+            PARTITION BY i.fn ORDER BY i.t, i.d ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ) AS prev_end,
+        MAX(i.t + i.d) OVER (
+            PARTITION BY i.fn ORDER BY i.t, i.d ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS end_so_far
+    FROM inv AS i
+    JOIN picked AS p ON p.fn = i.fn
+)
+SELECT
+    o.fn,
+    o.k,
+    CAST(1 AS DOUBLE) AS n,
+    o.t - o.prev_end AS idle_s,
+    CASE WHEN o.k = o.n THEN COALESCE(o.next_t, h.t_end) - o.end_so_far END AS tail_s
+FROM ordered AS o CROSS JOIN horizon AS h
+WHERE o.k <= o.n
+ORDER BY o.fn, o.k
