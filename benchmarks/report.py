@@ -1,8 +1,10 @@
 """Time and peak memory of the full `traces report` on a generated 10M-request lake.
 
-Generates a CSV in the Azure LLM 2023 format (token counts and inter-arrival gaps drawn from
-the real sample, as benchmarks/ingest.py does), ingests it, then runs `traces report` in a
-fresh process and prints wall time and peak RSS (VmHWM) for HTML and JSON output.
+The lake holds two generated traces of half the rows each, so that every request analysis
+runs: one in the Azure LLM 2023 format (µs timestamps; tokens and gaps drawn from the real
+sample, as benchmarks/ingest.py does) and one in the BurstGPT format (1 s clock, two models,
+sessions, about 2% failed requests with zero output tokens). Each `traces` command runs in a
+fresh process; the script prints wall time and peak RSS (VmHWM) for HTML and JSON output.
 Target (issue 4): under 60 s and under 2 GiB on the 2-core machine.
 
     python benchmarks/report.py                # 10M requests
@@ -41,6 +43,34 @@ print('PEAK', next(int(l.split()[1]) for l in open('/proc/self/status') if l.sta
 """
 
 
+def generate_burstgpt(path: Path, rows: int) -> None:
+    """BurstGPT release-3 columns; tokens drawn from the real Azure sample, 1 s clock."""
+    import duckdb
+
+    con = duckdb.connect()
+    real = str(bench_ingest.REAL).replace("'", "''")
+    con.execute(
+        f"""CREATE TABLE real AS SELECT row_number() OVER () - 1 AS i, ContextTokens AS c,
+            GeneratedTokens AS g FROM read_csv('{real}')"""
+    )
+    n = con.execute("SELECT count(*) FROM real").fetchall()[0][0]
+    con.execute(
+        f"""COPY (
+            SELECT (k // 40)::DOUBLE AS "Timestamp",
+                   'session-' || (hash(k) % {max(rows // 8, 1)}) AS "Session ID",
+                   (r.g // 40) AS "Elapsed time",
+                   CASE WHEN k % 5 = 0 THEN 'GPT-4' ELSE 'ChatGPT' END AS "Model",
+                   r.c AS "Request tokens",
+                   CASE WHEN hash(k + 17) % 50 = 0 THEN 0 ELSE r.g END AS "Response tokens",
+                   r.c + r.g AS "Total tokens",
+                   CASE WHEN k % 20 = 0 THEN 'Conversation log' ELSE 'API log' END AS "Log Type"
+            FROM range({rows}) t(k) JOIN real r ON r.i = hash(k) % {n}
+            ORDER BY k
+        ) TO '{path}' (HEADER)"""
+    )
+    con.close()
+
+
 def run_cli(*args: str) -> tuple[float, float]:
     """(seconds, peak MiB) of one `traces ...` command in a fresh process."""
     code = RUN.format(argv=["traces", *args])
@@ -64,13 +94,16 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        csv = work / "AzureLLMInferenceTrace_conv.csv"
+        azure = work / "AzureLLMInferenceTrace_conv.csv"
+        burst = work / "BurstGPT_bench.csv"
         t = time.perf_counter()
-        bench_ingest.generate(csv, args.rows)
+        bench_ingest.generate(azure, args.rows // 2)
+        generate_burstgpt(burst, args.rows - args.rows // 2)
         print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s")
         lake = args.keep or work / "lake"
-        seconds, peak = run_cli("ingest", str(csv), "--lake", str(lake))
-        csv.unlink()
+        seconds, peak = run_cli("ingest", str(azure), str(burst), "--lake", str(lake))
+        azure.unlink()
+        burst.unlink()
         print(f"ingest   {seconds:7.1f} s  peak {peak:7.0f} MiB")
         for fmt in ("html", "json"):
             out = work / f"report.{fmt}"
