@@ -27,10 +27,11 @@ lint: .venv/installed
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
-# bench: ingest against DuckDB COPY and pandas, and the full report on a 10M-request lake
+# bench: ingest vs DuckDB COPY and pandas, the report on a 10M-request lake, predictor speed
 bench: .venv/installed
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/report.py
+	$(PY) benchmarks/predict.py
 
 # dashboard: placeholder until the Streamlit dashboard lands (issue 6)
 dashboard: .venv/installed

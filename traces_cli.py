@@ -366,6 +366,104 @@ def report(
 
 
 @app.command()
+def train(
+    kind: Annotated[str, typer.Argument(help="output-length, latency or interference.")],
+    trace: Annotated[
+        list[str], typer.Option("--trace", "-t", help="Trace to train on (repeat for several).")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="MODEL_DIR to write.")],
+    lake: LakeOption = None,
+    target: Annotated[
+        str | None,
+        typer.Option(help="interference: target benchmark (part of its name, e.g. 'redis get')."),
+    ] = None,
+    probes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--probes", help="interference: probe benchmark (repeat). Default: all others."
+        ),
+    ] = None,
+    holdout: Annotated[
+        str | None, typer.Option(help="latency: model held out for the test (leave-one-model-out).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train a predictor with an honest time-ordered (or grouped) split; export ONNX + card.
+
+    MODEL_DIR gets model.onnx (loadable with onnxruntime alone), model.json (features with
+    units, target, training traces and their sha256, split, held-out metrics beside baselines,
+    library versions) and model.skops. Never pickle.
+
+    Examples:
+
+        traces train output-length --trace azure_llm_2023_conv --out models/ol
+
+        traces train latency --trace vidur_profiling --out models/lat
+
+        traces train interference --trace azure_vm_noise_2024 --target "redis get" --out models/vm
+    """
+    from predictors.api import train as train_model
+
+    opts: dict[str, Any] = {"seed": seed}
+    if target is not None:
+        opts["target"] = target
+    if probes:
+        opts["probes"] = probes
+    if holdout is not None:
+        opts["holdout"] = holdout
+    result = train_model(kind, _lake(lake), trace, out_dir, **opts)
+    out.print(f"Wrote {result.out}", markup=False, highlight=False)
+    _print_metrics(result.metrics)
+
+
+def _print_metrics(metrics: dict[str, Any]) -> None:
+    """Held-out metrics: the model beside each baseline, one row per metric."""
+    model = metrics.get("model", {})
+    baselines = metrics.get("baselines", {})
+    table = Table(
+        box=box.SIMPLE_HEAD, pad_edge=False, title=f"held-out rows: {metrics.get('rows')}"
+    )
+    table.add_column("metric", no_wrap=True)
+    table.add_column("model", justify="right")
+    for name in baselines:
+        table.add_column(name, justify="right", overflow="fold")
+    for metric in model:
+        values = [model[metric], *(b.get(metric) for b in baselines.values())]
+        table.add_row(metric, *("-" if v is None else f"{v:.4g}" for v in values))
+    out.print(table)
+
+
+@app.command()
+def evaluate(
+    model_dir: Annotated[Path, typer.Argument(help="A MODEL_DIR written by `traces train`.")],
+    trace: Annotated[str, typer.Option("--trace", "-t", help="Trace to score the model on.")],
+    lake: LakeOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Score a saved model on any trace in the lake, beside simple baselines.
+
+    A trace the model was trained on is scored on its held-out part only. `--format json`
+    prints {"model": {metric: value}, "baselines": {name: {metric: value}}, "rows": N}.
+
+    Examples:
+
+        traces evaluate models/ol --trace mooncake_conversation
+
+        traces evaluate models/ol --trace azure_llm_2023_conv --format json
+    """
+    from analysis.db import dumps
+    from predictors.api import evaluate as evaluate_model
+
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter("use table or json", param_hint="--format")
+    result = evaluate_model(model_dir, _lake(lake), trace)
+    if fmt == "json":
+        print(dumps(result))
+    else:
+        _print_metrics(result)
+
+
+@app.command()
 def datasets(
     family: Annotated[
         str | None, typer.Option(help="Only this family (llm_serving, serverless, ...).")

@@ -1,0 +1,483 @@
+"""Output length of LLM requests: p10/p50/p90 of the tokens a request will generate.
+
+Public production traces carry no prompt text, so the features are what they do carry, all
+known when the request arrives:
+
+- the prompt length, the service (model) and request kind, the UTC hour (absolute traces);
+- the request's position in its session, and how much of its prompt reuses KV blocks seen in
+  earlier requests (Mooncake's `hash_ids`): both say "this is a follow-up turn";
+- exact repeats: how many earlier requests of the stream had exactly this prompt length, and
+  the median output of those that arrived at least `history_lag_s` earlier (identical prompt
+  lengths recur in real traces, often from the same application template);
+- the median and p90 output of the stream's last 64 requests that arrived at least
+  `history_lag_s` earlier. The lag stands for "finished, so its length is known": a
+  scheduler cannot see the length of a request still running.
+
+A stream is one (service, tenant) of one trace. The three quantiles are three
+HistGradientBoosting quantile regressors on ln(1 + tokens); the validation window calibrates
+the p10-p90 interval (split-conformal, CQR) and is not used to fit the trees. Scheduling
+utility: the test requests replayed through a single-server queue at a given load under FCFS,
+shortest-predicted-first, and shortest-true-first (oracle).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from analysis.db import LakeDB
+from predictors import common as c
+
+KIND = "output-length"
+QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+HISTORY_WINDOW = 64
+REPEAT_WINDOW = 16
+PREFILL_COST = 0.05  # a prompt token costs 1/20 of a generated token in the queue replay
+
+FEATURES = [
+    c.Feature("input_tokens", "tokens", "float", "Prompt (context) tokens."),
+    c.Feature("service", "", "string", "Model or service; 'unknown' when the trace has none."),
+    c.Feature("kind", "", "string", "Request kind (conversation, api, code, ...)."),
+    c.Feature(
+        "hour_of_day", "h", "float", "UTC hour of arrival, fractional; NaN for relative time."
+    ),
+    c.Feature(
+        "session_position",
+        "requests",
+        "float",
+        "1-based position of the request in its session; NaN when the trace has no sessions.",
+    ),
+    c.Feature(
+        "prefix_reused_tokens",
+        "tokens",
+        "float",
+        "Leading prompt tokens whose KV blocks (hash_ids) appeared in an earlier request; NaN "
+        "when the trace has no block hashes.",
+    ),
+    c.Feature(
+        "input_repeat_count",
+        "requests",
+        "float",
+        "Earlier requests of the same stream with exactly this prompt length.",
+    ),
+    c.Feature(
+        "repeat_output_median",
+        "tokens",
+        "float",
+        f"Median output of the last {REPEAT_WINDOW} same-stream requests with exactly this "
+        "prompt length that arrived at least history_lag_s earlier; NaN if none.",
+    ),
+    c.Feature(
+        "history_output_median",
+        "tokens",
+        "float",
+        f"Median output of the stream's last {HISTORY_WINDOW} requests that arrived at least "
+        "history_lag_s earlier; NaN if none.",
+    ),
+    c.Feature(
+        "history_output_p90",
+        "tokens",
+        "float",
+        f"90th percentile output of the same {HISTORY_WINDOW} requests; NaN if none.",
+    ),
+]
+CATEGORICAL = [f.name for f in FEATURES if f.dtype == "string"]
+NUMERIC = [f.name for f in FEATURES if f.dtype == "float"]
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def load_requests(db: LakeDB, trace: str) -> pl.DataFrame:
+    """Requests of one trace with both token counts, in time order (see the .sql)."""
+    if not db.has(trace, "requests"):
+        raise c.PredictorDataError(
+            f"Trace {trace!r} has no requests table: the output-length predictor needs LLM "
+            "requests with input and output tokens (Azure LLM, BurstGPT, Mooncake, Vidur)."
+        )
+    df = db.sql(c.sql_file("output_length_requests"), trace=trace)
+    if df.height == 0:
+        raise c.PredictorDataError(
+            f"Trace {trace!r} has no requests with both input_tokens and output_tokens."
+        )
+    return df
+
+
+def _prefix_reused(df: pl.DataFrame) -> pl.Series:
+    """Tokens of each prompt's leading KV blocks already seen in an earlier request."""
+    if "hash_ids" not in df.columns or df["hash_ids"].null_count() == df.height:
+        return pl.Series("prefix_reused_tokens", [None] * df.height, dtype=pl.Float64)
+    seen: set[int] = set()
+    out: list[float | None] = []
+    block = df["hash_block_tokens"].to_list()
+    inputs = df["input_tokens"].to_list()
+    for ids, size, n_in in zip(df["hash_ids"].to_list(), block, inputs, strict=True):
+        if ids is None:
+            out.append(None)
+            continue
+        k = 0
+        for h in ids:
+            if h in seen:
+                k += 1
+            else:
+                break
+        seen.update(ids)
+        out.append(float(min(k * (size or 0), n_in)))
+    return pl.Series("prefix_reused_tokens", out, dtype=pl.Float64)
+
+
+def _lagged(
+    df: pl.DataFrame, keys: list[str], lag_us: int, window: int, stats: dict[str, Any]
+) -> pl.DataFrame:
+    """Rolling statistics of output_tokens over each group's rows that arrived strictly
+    before ts - lag: a backward as-of join onto per-group rolling windows."""
+    right = df.select(
+        *keys,
+        pl.col("ts_us").alias("ts_hist"),
+        *[expr.over(keys).alias(name) for name, expr in stats.items()],
+    )
+    left = df.select(*keys, "row", (pl.col("ts_us") - lag_us).alias("ts_hist"))
+    joined = left.sort("ts_hist").join_asof(
+        right.sort("ts_hist"),
+        on="ts_hist",
+        by=keys,
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    )
+    return joined.sort("row").select(list(stats))
+
+
+def features(df: pl.DataFrame, absolute_time: bool, history_lag_s: float = 60.0) -> pl.DataFrame:
+    """The FEATURES columns (plus the request columns) for requests in time order."""
+    n = df.height
+    timed = df["ts_us"].null_count() == 0
+    out = df.with_columns(
+        pl.int_range(0, n).alias("row"),
+        (pl.col("service").fill_null("") + "\x1f" + pl.col("tenant").fill_null("")).alias("stream"),
+        pl.col("input_tokens").cast(pl.Float64).alias("input_tokens_f"),
+    )
+    hour = (
+        (pl.col("ts").dt.hour().cast(pl.Float64) + pl.col("ts").dt.minute().cast(pl.Float64) / 60.0)
+        if absolute_time and timed
+        else pl.lit(None, dtype=pl.Float64)
+    )
+    session_pos = (
+        pl.when(pl.col("session").is_not_null())
+        .then((pl.col("row").cum_count().over("session")).cast(pl.Float64))
+        .otherwise(None)
+    )
+    out = out.with_columns(
+        hour.alias("hour_of_day"),
+        session_pos.alias("session_position"),
+        (pl.col("row").cum_count().over(["stream", "input_tokens"]) - 1)
+        .cast(pl.Float64)
+        .alias("input_repeat_count"),
+        _prefix_reused(df),
+    )
+    if timed:
+        lag_us = int(history_lag_s * 1e6)
+        o = pl.col("output_tokens").cast(pl.Float64)
+        hist = _lagged(
+            out,
+            ["stream"],
+            lag_us,
+            HISTORY_WINDOW,
+            {
+                "history_output_median": o.rolling_median(HISTORY_WINDOW, min_samples=1),
+                "history_output_p90": o.rolling_quantile(
+                    0.9, window_size=HISTORY_WINDOW, min_samples=1
+                ),
+            },
+        )
+        rep = _lagged(
+            out,
+            ["stream", "input_tokens"],
+            lag_us,
+            REPEAT_WINDOW,
+            {"repeat_output_median": o.rolling_median(REPEAT_WINDOW, min_samples=1)},
+        )
+        out = pl.concat([out, hist, rep], how="horizontal")
+    else:  # without time nothing says which earlier requests had finished
+        out = out.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias(name)
+            for name in ("history_output_median", "history_output_p90", "repeat_output_median")
+        )
+    return out.with_columns(
+        pl.col("input_tokens_f").alias("input_tokens"),
+        pl.col("service").fill_null(c.MISSING),
+        pl.col("kind").fill_null(c.MISSING),
+    ).drop("input_tokens_f")
+
+
+def frame(db: LakeDB, trace: str, history_lag_s: float) -> pl.DataFrame:
+    """Requests of a trace with their features, in split order."""
+    info = db.info(trace)
+    df = load_requests(db, trace)
+    return features(df, info.time_origin == "absolute", history_lag_s)
+
+
+def data_fingerprint(df: pl.DataFrame) -> str:
+    return c.fingerprint(df["input_tokens"], df["output_tokens"])
+
+
+# --- model --------------------------------------------------------------------------------
+
+
+def usable(frame: pl.DataFrame, names: Sequence[str]) -> list[str]:
+    """Numeric features with at least two distinct values in the training rows (an all-NaN
+    column would break the binning; a constant one carries nothing)."""
+    return [n for n in names if frame[n].drop_nans().drop_nulls().n_unique() >= 2]
+
+
+def _pipeline(quantile: float, max_iter: int, seed: int, numeric: Sequence[str]) -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    prep = ColumnTransformer(
+        [
+            (
+                "categories",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False, max_categories=32),
+                CATEGORICAL,
+            ),
+            ("numbers", "passthrough", list(numeric)),
+        ]
+    )
+    model = HistGradientBoostingRegressor(
+        loss="quantile",
+        quantile=quantile,
+        max_iter=max_iter,
+        learning_rate=0.05,
+        max_leaf_nodes=31,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=seed,
+    )
+    return Pipeline([("prepare", prep), ("model", model)])
+
+
+def simulate_queue(arrival_s: Any, service_s: Any, priority: Any) -> np.ndarray:
+    """Latency (wait + service) of each job in a non-preemptive single-server queue that
+    always starts the waiting job of lowest priority value (ties: earliest arrival)."""
+    a = np.asarray(arrival_s, dtype=np.float64)
+    s = np.asarray(service_s, dtype=np.float64)
+    p = np.asarray(priority, dtype=np.float64)
+    n = a.size
+    order = np.argsort(a, kind="stable")
+    done = np.empty(n)
+    heap: list[tuple[float, float, int]] = []
+    t, i = -math.inf, 0
+    while i < n or heap:
+        if not heap:
+            t = max(t, a[order[i]])
+        while i < n and a[order[i]] <= t:
+            k = int(order[i])
+            heapq.heappush(heap, (p[k], a[k], k))
+            i += 1
+        _, _, k = heapq.heappop(heap)
+        t += s[k]
+        done[k] = t
+    return done - a
+
+
+def schedule(
+    ts_us: Any, input_tokens: Any, output_tokens: Any, predicted: Any, load: float = 0.8
+) -> dict[str, float]:
+    """Mean and p99 latency of the requests under shortest-predicted-first, with service time
+    proportional to PREFILL_COST * input + output and the server sized for `load`."""
+    a = (np.asarray(ts_us, dtype=np.float64) - np.nanmin(ts_us)) / 1e6
+    work = PREFILL_COST * np.asarray(input_tokens, np.float64) + np.asarray(output_tokens, float)
+    span = float(a.max()) if a.size else 0.0
+    per_unit = span * load / work.sum() if span > 0 and work.sum() > 0 else 1.0
+    svc = work * per_unit
+    prio = PREFILL_COST * np.asarray(input_tokens, np.float64) + np.asarray(predicted, float)
+    lat = simulate_queue(a, svc, prio)
+    return {"sched_mean_s": float(lat.mean()), "sched_p99_s": float(np.quantile(lat, 0.99))}
+
+
+def _service_key(df: pl.DataFrame) -> list[str]:
+    return (df["service"].fill_null(c.MISSING) + "|" + df["kind"].fill_null(c.MISSING)).to_list()
+
+
+def score(
+    df: pl.DataFrame, pred: np.ndarray, baselines: dict[str, Any], load: float
+) -> dict[str, Any]:
+    """Model and baseline metrics on scored rows `df` with model predictions (N, 3)."""
+    y = df["output_tokens"].to_numpy().astype(np.float64)
+    model = c.quantile_metrics(y, pred[:, 0], pred[:, 1], pred[:, 2])
+    base: dict[str, dict[str, float]] = {}
+    keys = {"global_median": ["*"] * df.height, "service_median": _service_key(df)}
+    # The queue replay needs one timeline: not for untimed rows, nor across traces.
+    one_trace = "trace" not in df.columns or df["trace"].n_unique() == 1
+    timed = df["ts_us"].null_count() == 0 and one_trace and df.height > 1
+    for name, k in keys.items():
+        table = baselines[name]
+        q = [c.lookup(table, k, i) for i in range(3)]
+        base[name] = c.quantile_metrics(y, *q)
+        if timed:
+            base[name].update(schedule(df["ts_us"], df["input_tokens"], y, q[1], load))
+    if timed:
+        model.update(schedule(df["ts_us"], df["input_tokens"], y, pred[:, 1], load))
+        fcfs = np.zeros(df.height)  # equal priority: earliest arrival first
+        base["fcfs"] = schedule(df["ts_us"], df["input_tokens"], y, fcfs, load)
+        base["oracle_sjf"] = schedule(df["ts_us"], df["input_tokens"], y, y, load)
+    return {"model": model, "baselines": base}
+
+
+def train(
+    lake: Path,
+    traces: Sequence[str],
+    out: Path,
+    history_lag_s: float = 60.0,
+    max_iter: int = 200,
+    load: float = 0.8,
+    seed: int = 0,
+    skops_file: bool = True,
+) -> c.TrainResult:
+    """Fit on the first 55% of each trace's time, calibrate on the next 15%, score the last
+    30%; export MODEL_DIR."""
+    db = c.open_lake(lake)
+    try:
+        parts, per_trace = [], []
+        for trace in traces:
+            df = frame(db, trace, history_lag_s)
+            timed = df["ts_us"].null_count() == 0
+            if timed:
+                labels, bounds = c.time_split(df["ts_us"].to_numpy())
+                split: dict[str, Any] = {
+                    "kind": "time",
+                    "validation_start": c.us_to_iso(bounds["validation_start"]),
+                    "test_start": c.us_to_iso(bounds["test_start"]),
+                }
+            else:
+                labels = c.row_order_split(df.height)
+                split = {"kind": "random (the trace has no time; fixed hash order)"}
+            split["validation_start_row"] = int(np.argmax(labels != "train"))
+            split["test_start_row"] = int(np.argmax(labels == "test"))
+            counts = {s: int(np.sum(labels == s)) for s in ("train", "validation", "test")}
+            if counts["train"] == 0 or counts["test"] == 0:
+                raise c.PredictorDataError(f"Trace {trace!r} is too small to split: {counts}.")
+            per_trace.append(
+                {
+                    "trace": trace,
+                    "rows": counts,
+                    "fingerprint": data_fingerprint(df),
+                    "split": split,
+                }
+            )
+            parts.append(df.with_columns(pl.Series("split", labels), pl.lit(trace).alias("trace")))
+        data = pl.concat(parts, how="diagonal_relaxed")
+        provenance = c.provenance(db, traces)
+    finally:
+        db.close()
+
+    train_df = data.filter(pl.col("split") == "train")
+    val_df = data.filter(pl.col("split") == "validation")
+    test_df = data.filter(pl.col("split") == "test")
+    ylog = np.log1p(train_df["output_tokens"].to_numpy().astype(np.float64))
+    x_train = c.model_frame(train_df, FEATURES)
+    numeric = usable(x_train, NUMERIC)
+    pipelines = {
+        name: _pipeline(q, max_iter, seed, numeric).fit(x_train, ylog)
+        for name, q in QUANTILES.items()
+    }
+    # Split-conformal calibration of the interval on the validation window (CQR).
+    offset = 0.0
+    if val_df.height >= 20:
+        xv = c.model_frame(val_df, FEATURES)
+        yv = np.log1p(val_df["output_tokens"].to_numpy().astype(np.float64))
+        lo, hi = pipelines["p10"].predict(xv), pipelines["p90"].predict(xv)
+        err = np.maximum(lo - yv, yv - hi)
+        level = min(1.0, math.ceil((yv.size + 1) * 0.8) / yv.size)
+        offset = float(np.quantile(err, level))
+    outputs = [
+        c.Output("p10", "tokens", "10th percentile", "expm1", offset=-offset, at_most="p50"),
+        c.Output("p50", "tokens", "median (the point prediction)", "expm1"),
+        c.Output("p90", "tokens", "90th percentile", "expm1", offset=offset, at_least="p50"),
+    ]
+    y_train = train_df["output_tokens"].to_numpy().astype(np.float64)
+    qs = list(QUANTILES.values())
+    baselines = {
+        "global_median": c.group_quantiles(["*"] * train_df.height, y_train, qs),
+        "service_median": c.group_quantiles(_service_key(train_df), y_train, qs),
+    }
+    card: dict[str, Any] = {
+        "kind": KIND,
+        "created_at": c.now_iso(),
+        "target": {
+            "name": "output_tokens",
+            "unit": "tokens",
+            "description": "Tokens the request generates; the pipelines fit ln(1 + tokens).",
+        },
+        "training": {"traces": provenance, "data": per_trace},
+        "split": {
+            "kind": "time, per trace",
+            "test_fraction": c.TEST_FRACTION,
+            "validation_fraction": c.VALIDATION_FRACTION,
+            "validation_use": "split-conformal calibration of the p10-p90 interval",
+            "rows": {
+                "train": train_df.height,
+                "validation": val_df.height,
+                "test": test_df.height,
+            },
+        },
+        "model": {
+            "estimator": "HistGradientBoostingRegressor(loss='quantile') per quantile, on "
+            "one-hot(service, kind) + numeric features",
+            "max_iter": max_iter,
+            "features_used": CATEGORICAL + numeric,
+            "interval_offset_log": offset,
+        },
+        "options": {"history_lag_s": history_lag_s, "load": load, "seed": seed},
+        "baselines": baselines,
+    }
+    part_of = {o.name: o.name for o in outputs}
+    pred = c.sklearn_predict(pipelines, FEATURES, outputs, test_df, part_of)
+    scored = score(test_df, pred, baselines, load)
+    card["metrics"] = {
+        "test": c.evaluation(scored["model"], scored["baselines"], test_df.height, scope="test"),
+        "per_trace": {},
+    }
+    for trace in traces:
+        sel = (test_df["trace"] == trace).to_numpy()
+        if sel.sum() >= 2:
+            s = score(test_df.filter(pl.Series(sel)), pred[sel], baselines, load)
+            card["metrics"]["per_trace"][trace] = c.evaluation(
+                s["model"], s["baselines"], int(sel.sum())
+            )
+    card = c.export(out, card, pipelines, FEATURES, outputs, part_of, skops_file)
+    result = c.TrainResult(KIND, Path(out), card, pipelines, test_df)
+    result.card["parity"] = c.parity(c.load(out), pipelines, test_df)
+    c.write_card(out, result.card)
+    return result
+
+
+def evaluate(predictor: c.Predictor, lake: Path, trace: str) -> dict[str, Any]:
+    card = predictor.card
+    opts = card["options"]
+    db = c.open_lake(lake)
+    try:
+        df = frame(db, trace, opts["history_lag_s"])
+    finally:
+        db.close()
+    seen = c.seen_as(card, trace, data_fingerprint(df))
+    if seen is not None:
+        df = df.slice(seen["split"]["test_start_row"])
+        scope = f"test window of {seen['trace']} (seen in training)"
+    else:
+        scope = "all rows (trace not used in training)"
+    if df.height == 0:
+        return c.evaluation({}, {}, 0, trace=trace, scope=scope)
+    pred = predictor.run(c.onnx_feeds(df, predictor.features))
+    s = score(df, pred, card["baselines"], opts["load"])
+    return c.evaluation(s["model"], s["baselines"], df.height, trace=trace, scope=scope)

@@ -1,0 +1,63 @@
+"""A lake of the real samples the predictors train on, built once per test session, and one
+trained model per kind (small settings, so the whole folder runs in well under a minute)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import ingest_paths
+from predictors import api
+from predictors.common import TrainResult
+from tests.conftest import FIXTURES, SHARED
+
+SAMPLES = [
+    "llm_serving/azure_llm_inference_2023",
+    "llm_serving/mooncake_fast25",
+    "llm_serving/vidur_processed_traces/splitwise_conv.csv",
+    "llm_serving/vidur_profiling",
+    "vm_interference/azure_vm_noise_2024",
+]
+
+
+@pytest.fixture(scope="session")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"Real samples not found at {SHARED}: clone the project beside ../shared.")
+    path = tmp_path_factory.mktemp("predictors") / "lake"
+    report = ingest_paths(
+        [*(SHARED / s for s in SAMPLES), FIXTURES / "burstgpt_schema_fixture.csv"], path
+    )
+    assert not report.failures, report.failures
+    return path
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def output_length(lake: Path, models: Path) -> TrainResult:
+    return api.train(
+        "output-length",
+        lake,
+        ["azure_llm_2023_conv", "burstgpt_schema_fixture"],
+        models / "output-length",
+        max_iter=60,
+    )
+
+
+@pytest.fixture(scope="session")
+def latency(lake: Path, models: Path) -> TrainResult:
+    return api.train(
+        "latency", lake, ["vidur_profiling"], models / "latency", max_iter=120, cross_validate=False
+    )
+
+
+@pytest.fixture(scope="session")
+def interference(lake: Path, models: Path) -> TrainResult:
+    return api.train(
+        "interference", lake, ["azure_vm_noise_2024"], models / "interference", max_iter=60
+    )
