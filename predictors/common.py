@@ -571,7 +571,10 @@ def as_frame(rows: Any) -> pl.DataFrame:
 # --- export and load ----------------------------------------------------------------------
 
 # Types a skops file of ours holds beyond those skops trusts by default; load refuses others.
-SKOPS_TRUSTED = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+SKOPS_TRUSTED = [
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils._bunch.Bunch",  # a dict: VotingRegressor.named_estimators_
+]
 
 
 def export(
