@@ -3,7 +3,7 @@ PY := .venv/bin/python
 LAKE ?= lake
 SAMPLES ?= ../shared/traces
 
-.PHONY: demo test lint bench dashboard clean
+.PHONY: demo test lint bench dashboard notebooks clean
 
 .venv/installed: pyproject.toml
 	python3 -m venv .venv
@@ -33,9 +33,13 @@ bench: .venv/installed
 	$(PY) benchmarks/report.py
 	$(PY) benchmarks/predict.py
 
-# dashboard: placeholder until the Streamlit dashboard lands (issue 6)
+# notebooks: execute the paper notebooks (notebooks/*.py) on a lake built from ../shared/traces; fails on a number out of tolerance
+notebooks: .venv/installed
+	$(PY) notebooks/run.py --samples $(SAMPLES)
+
+# dashboard: open the Streamlit dashboard over ./lake on http://127.0.0.1:8501 (run demo first)
 dashboard: .venv/installed
-	@echo "The dashboard arrives with issue 6."
+	.venv/bin/traces dashboard --lake $(LAKE)
 
 # clean: remove the venv, the demo lake and caches
 clean:

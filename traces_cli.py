@@ -464,6 +464,38 @@ def evaluate(
 
 
 @app.command()
+def dashboard(
+    lake: LakeOption = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    host: Annotated[
+        str, typer.Option(help="Address to bind. Default: this machine only.")
+    ] = "127.0.0.1",
+    models: Annotated[
+        Path | None,
+        typer.Option(help="Folder of model folders for the predictors page. Default: ./models."),
+    ] = None,
+) -> None:
+    """Open the Streamlit dashboard over the lake (bound to 127.0.0.1 unless --host says).
+
+    Pages: overview, arrivals and burstiness, token lengths, failures, cold starts (with a
+    keep-alive what-if), predictors, and compare. Ctrl+C stops it.
+
+    Examples:
+
+        traces dashboard --lake lake
+
+        traces dashboard --lake /data/lake --port 8600 --models models
+    """
+    from dashboards.launch import run_dashboard
+
+    lake_dir = _lake(lake)
+    Lake.open(lake_dir)  # a clear message now rather than an empty page later
+    if models is not None:
+        os.environ["TRACES_MODELS"] = str(models)
+    raise typer.Exit(run_dashboard(lake_dir, port, host))
+
+
+@app.command()
 def datasets(
     family: Annotated[
         str | None, typer.Option(help="Only this family (llm_serving, serverless, ...).")

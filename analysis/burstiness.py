@@ -2,8 +2,9 @@
 
 Events are request arrivals (requests.ts), job submissions (jobs.submit_ts) or, for traces
 released as per-interval counts (Azure Functions 2019), the `invocations` series; the first of
-these a trace has is analysed. Everything that touches rows runs in DuckDB
-(analysis/queries/burstiness_<table>_*.sql): Python receives one row of moments, counts per
+these a trace has is analysed. Everything that touches rows runs in DuckDB: the same queries
+serve requests and jobs through the `arrivals` view (analysis/queries/burstiness_*.sql), the
+series have their own (burstiness_series_*.sql). Python receives one row of moments, counts per
 bin (at most MAX_BINS of them) and a systematic sample of at most FIT_SAMPLE gaps, so a trace
 of any size costs a few scans. The statistics themselves are in `analysis.arrival_stats`.
 
@@ -57,6 +58,10 @@ CYCLE_LAGS = {"daily": ("24 h", "12 h"), "weekly": ("7 d", "3-4 d")}
 LRD_HURST = 0.6
 
 
+# The grouping columns of the arrivals view (requests and jobs), each a filter of its queries.
+ARRIVAL_DIMS = ("service", "tenant", "job_type")
+
+
 @dataclass(frozen=True)
 class EventSource:
     """Where a trace's arrivals live: a table, its time column and its grouping columns."""
@@ -73,10 +78,15 @@ class EventSource:
         return f"{self.table}.{self.column}"
 
     def query(self, what: str) -> str:
-        return f"burstiness_{self.table}_{what}"
+        return f"burstiness_series_{what}" if self.counts_only else f"burstiness_{what}"
+
+    def scope(self, trace: str) -> dict[str, Any]:
+        """The parameters that pick this source's rows of one trace."""
+        return {"trace": trace} if self.counts_only else {"trace": trace, "source": self.table}
 
     def params(self, trace: str, group: tuple[str, str] | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"trace": trace, **dict.fromkeys(self.dims)}
+        filters = self.dims if self.counts_only else ARRIVAL_DIMS
+        out: dict[str, Any] = {**self.scope(trace), **dict.fromkeys(filters)}
         if group is not None:
             dim, value = group
             if dim not in self.dims:
@@ -147,36 +157,55 @@ def arrival_summary(
         return None
     info = db.info(trace)
     params = src.params(trace, group)
-    if src.counts_only:
-        row = db.query(src.query("summary"), **params).row(0, named=True)
-        if not row["events"] or row["first_s"] is None:
-            return None
-        interval = float(row["interval_max_s"] or info.time_resolution_s or 60.0)
-        return ArrivalSummary(
-            events=float(row["events"]),
-            first_s=float(row["first_s"]),
-            span_s=float(row["last_s"]) - float(row["first_s"]) + interval,
-            resolution_s=interval,
-        )
     r = float(info.time_resolution_s or 1e-6)
-    row = db.query(src.query("summary"), tie_s=r / 2, **params).row(0, named=True)
+    if not src.counts_only:
+        params["tie_s"] = r / 2
+    row = db.query(src.query("summary"), **params).row(0, named=True)
     if not row["events"] or row["first_s"] is None:
         return None
+    gaps: dict[str, Any] = {}
+    if src.counts_only:  # the clock is the series interval; counts have no gaps
+        r = float(row["interval_max_s"] or info.time_resolution_s or 60.0)
+    else:
+        gaps = {
+            "gaps": int(row["gaps"]),
+            "gap_mean": row["gap_mean"],
+            "gap_std": row["gap_std"],
+            "ties": int(row["ties"]),
+        }
     return ArrivalSummary(
         events=float(row["events"]),
         first_s=float(row["first_s"]),
         span_s=float(row["last_s"]) - float(row["first_s"]) + r,
         resolution_s=r,
-        gaps=int(row["gaps"]),
-        gap_mean=row["gap_mean"],
-        gap_std=row["gap_std"],
-        ties=int(row["ties"]),
+        **gaps,
     )
 
 
 def _complete(span_s: float, bin_s: float) -> int:
     """Whole bins of `bin_s` in the span (a partial last bin would read as a lull)."""
     return math.floor(span_s / bin_s + 1e-9)
+
+
+def _bin_query(
+    db: LakeDB,
+    what: str,
+    trace: str,
+    summary: ArrivalSummary,
+    bin_s: float,
+    bins: int,
+    source: EventSource,
+    group: tuple[str, str] | None,
+) -> pl.DataFrame:
+    """The `bins` or `moments` query over `bins` bins of `bin_s` from the first arrival."""
+    return db.query(
+        source.query(what),
+        t0=summary.first_s,
+        bin_s=bin_s,
+        bins=bins,
+        half_tick=summary.half_tick,
+        **source.params(trace, group),
+    )
 
 
 def binned_counts(
@@ -192,14 +221,7 @@ def binned_counts(
     counts = np.zeros(bins, dtype=np.float64)
     if bins == 0:
         return counts
-    df = db.query(
-        source.query("bins"),
-        t0=summary.first_s,
-        bin_s=bin_s,
-        bins=bins,
-        half_tick=summary.half_tick,
-        **source.params(trace, group),
-    )
+    df = _bin_query(db, "bins", trace, summary, bin_s, bins, source, group)
     if df.height:
         counts[df["bin"].cast(pl.Int64).to_numpy()] = df["events"].cast(pl.Float64).to_numpy()
     return counts
@@ -217,14 +239,9 @@ def count_moments_idc(
     bins = _complete(summary.span_s, window_s)
     if bins < MIN_WINDOWS:
         return math.nan, bins
-    row = db.query(
-        source.query("moments"),
-        t0=summary.first_s,
-        bin_s=window_s,
-        bins=bins,
-        half_tick=summary.half_tick,
-        **source.params(trace, group),
-    ).row(0, named=True)
+    row = _bin_query(db, "moments", trace, summary, window_s, bins, source, group).row(
+        0, named=True
+    )
     return st.idc_from_moments(float(row["total"] or 0), float(row["total_sq"] or 0), bins), bins
 
 
@@ -251,7 +268,7 @@ def top_groups(
     src = source or event_source(db, trace)
     if src is None:
         return pl.DataFrame()
-    df = db.query(src.query("groups"), trace=trace, k=k)
+    df = db.query(src.query("groups"), k=k, **src.scope(trace))
     return df.with_columns(
         share=pl.col("events").cast(pl.Float64) / pl.col("dim_events").cast(pl.Float64)
     ).rename({"grp": "group"})
@@ -967,6 +984,46 @@ def _notes(result: Burstiness, groups: dict[str, dict[str, Burstiness]]) -> list
     return notes
 
 
+def _findings(result: Burstiness) -> list[str]:
+    found = [
+        f
+        for f in (
+            _idc_finding(result),
+            _fit_finding(result),
+            _hurst_finding(result),
+            _period_finding(result),
+        )
+        if f
+    ]
+    return [f[0].upper() + f[1:] + "." for f in found]
+
+
+def group_section(db: LakeDB, trace: str, group: tuple[str, str]) -> Section | None:
+    """`section` for one (dim, value) group of a trace (a service, tenant or job type), measured
+    from the group's own first to last arrival; None without MIN_EVENTS timed arrivals."""
+    src = event_source(db, trace)
+    if src is None:
+        return None
+    result = analyze(db, trace, group=group, source=src)
+    if result is None:
+        return None
+    tables: dict[str, pl.DataFrame] = {
+        "Index of dispersion by window": _idc_table(result, {}),
+        "Arrival rate over time": result.rate,
+    }
+    if result.fits is not None and result.fits.fits:
+        tables["Inter-arrival fits"] = _fit_table(result.fits)
+    return Section(
+        key="burstiness",
+        title=f"Arrivals and burstiness of {group[0]} {group[1]}",
+        numbers=result.numbers(),
+        tables=tables,
+        figures=_figures(result, {}),
+        findings=_findings(result),
+        notes=_notes(result, {}),
+    )
+
+
 def section(db: LakeDB, trace: str) -> Section | None:
     """Arrivals and burstiness of one trace; None without at least MIN_EVENTS timed arrivals."""
     src = event_source(db, trace)
@@ -982,18 +1039,7 @@ def section(db: LakeDB, trace: str) -> Section | None:
     for dim, named in groups.items():
         numbers[f"by_{dim}"] = {name: _group_numbers(g, total) for name, g in sorted(named.items())}
 
-    findings = [
-        f
-        for f in (
-            _idc_finding(result),
-            _fit_finding(result),
-            _hurst_finding(result),
-            _period_finding(result),
-        )
-        if f
-    ]
-    findings = [f[0].upper() + f[1:] + "." for f in findings]
-
+    findings = _findings(result)
     tables: dict[str, pl.DataFrame] = {
         "Index of dispersion by window": _idc_table(result, groups),
         "Arrival rate over time": result.rate,

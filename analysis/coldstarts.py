@@ -9,10 +9,11 @@ counts in `series`, Azure Functions 2021 invocations in `requests`): every funct
 instance that serves its invocations one after another. After an invocation ends the instance
 stays warm for a keep-alive window; the next invocation is cold when it comes later than that
 (or is the function's first), and idle-but-warm time is wasted memory-time. Fixed windows run in
-SQL over every function (`coldstarts_*_fixed.sql`). The adaptive policy of Shahrad et al.
-("Serverless in the Wild", USENIX ATC'20) must replay each function's idle times in order, so it
-runs in numpy on a deterministic sample (MD5 order of the function key, bounded in functions and
-events), with the fixed windows recomputed on the same sample for a fair comparison.
+SQL over every function (`coldstarts_fixed.sql`, one query for both tables through the
+`invocations` view). The adaptive policy of Shahrad et al. ("Serverless in the Wild", USENIX
+ATC'20) must replay each function's idle times in order, so it runs in numpy on a deterministic
+sample (MD5 order of the function key, bounded in functions and events), with the fixed windows
+recomputed on the same sample for a fair comparison.
 
 The adaptive ("hybrid histogram") policy as implemented here, per function and online: idle
 times (end of an invocation to the next arrival) go into a histogram of 1-minute bins over
@@ -40,6 +41,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analysis.db import LakeDB
+from analysis.db import rounded_table as rounded_table  # re-exported
 from analysis.failures import bin_text
 from analysis.section import Section
 
@@ -221,21 +223,6 @@ def adaptive_keepalive(
     )
 
 
-def rounded_table(df: pl.DataFrame, digits: int = 10) -> pl.DataFrame:
-    """Float columns to `digits` significant digits.
-
-    DuckDB sums doubles in parallel, so the last bits of a sum or mean vary between runs;
-    rounding query results keeps every number built on them identical for the same lake.
-    """
-    return df.with_columns(
-        [pl.col(c).round_sig_figs(digits) for c, t in df.schema.items() if t.is_float()]
-    )
-
-
-def _query(db: LakeDB, name: str, **params: Any) -> pl.DataFrame:
-    return rounded_table(db.query(name, **params))
-
-
 # ---------------------------------------------------------------- queries
 
 
@@ -259,8 +246,8 @@ def recorded(db: LakeDB, trace: str, dim: str = "all") -> pl.DataFrame:
     Counts (n, functions, pods), total time (mean_s, p50_s, p90_s, p99_s, max_s) and, per phase,
     <phase>_mean_s, <phase>_p50_s, <phase>_p90_s and <phase>_p99_s.
     """
-    out = _query(db, "coldstarts_recorded_by", trace=trace, dim=dim)
-    quantiles = _query(db, "coldstarts_recorded_quantiles", trace=trace, dim=dim)
+    out = db.query_rounded("coldstarts_recorded_by", trace=trace, dim=dim)
+    quantiles = db.query_rounded("coldstarts_recorded_quantiles", trace=trace, dim=dim)
     for part in ("total", *PHASES):
         prefix = "" if part == "total" else f"{part}_"
         q = quantiles.filter(pl.col("part") == part).select(
@@ -271,7 +258,7 @@ def recorded(db: LakeDB, trace: str, dim: str = "all") -> pl.DataFrame:
 
 
 def recorded_over_time(db: LakeDB, trace: str, max_bins: int = 500) -> pl.DataFrame:
-    return _query(db, "coldstarts_recorded_over_time", trace=trace, max_bins=max_bins)
+    return db.query_rounded("coldstarts_recorded_over_time", trace=trace, max_bins=max_bins)
 
 
 def keepalive_fixed(
@@ -282,7 +269,7 @@ def keepalive_fixed(
     if src not in ("series", "requests"):
         return pl.DataFrame()
     windows = [float(w) * 60.0 for w in windows_min]
-    out = _query(db, f"coldstarts_{src}_fixed", trace=trace, windows=windows)
+    out = db.query_rounded("coldstarts_fixed", source=src, trace=trace, windows=windows)
     return out.with_columns(
         (pl.col("window_s") / 60.0).alias("window_min"),
         (pl.col("cold_starts") / pl.col("invocations")).alias("cold_start_rate"),
@@ -300,9 +287,9 @@ def replay_sample(
     src = source_of(db, trace)
     if src not in ("series", "requests"):
         return pl.DataFrame()
-    return _query(
-        db,
-        f"coldstarts_{src}_idle",
+    return db.query_rounded(
+        "coldstarts_idle",
+        source=src,
         trace=trace,
         max_events=max_events,
         max_functions=max_functions,
@@ -314,7 +301,7 @@ def function_memory(db: LakeDB, trace: str) -> pl.DataFrame:
     """Memory per function (fn, mem_gb) where the trace publishes it (Azure 2019), else empty."""
     if source_of(db, trace) != "series" or not db.has(trace, "summaries"):
         return pl.DataFrame(schema={"fn": pl.String, "mem_gb": pl.Float64})
-    return _query(db, "coldstarts_series_memory", trace=trace)
+    return db.query_rounded("coldstarts_series_memory", trace=trace)
 
 
 def _rate_quantiles(cold: FloatArray, inv: FloatArray) -> tuple[float, float]:
@@ -450,42 +437,46 @@ def _fig_recorded_time(ot: pl.DataFrame, relative: bool) -> go.Figure:
     return fig
 
 
-def _fig_rate(fixed: pl.DataFrame) -> go.Figure:
+def _fig_vs_window(
+    fixed: pl.DataFrame, curves: dict[str, pl.Series], title: str, y_title: str, **layout: Any
+) -> go.Figure:
+    """Curves (name -> one value per window) against the fixed keep-alive window."""
     fig = go.Figure()
     x = fixed["window_min"].to_list()
-    for col, name in (
-        ("cold_start_rate", "all invocations"),
-        ("fn_cold_rate_p50", "per function, median"),
-        ("fn_cold_rate_p75", "per function, 75th percentile"),
-    ):
-        fig.add_scatter(x=x, y=fixed[col].to_list(), mode="lines+markers", name=name)
+    for name, y in curves.items():
+        fig.add_scatter(x=x, y=y.to_list(), mode="lines+markers", name=name)
     fig.update_layout(
         template="plotly_white",
-        title="Modelled cold-start rate vs fixed keep-alive window",
+        title=title,
         xaxis_title="keep-alive window (min, log scale)",
         xaxis_type="log",
-        yaxis_title="cold starts / invocations (modelled)",
-        yaxis_tickformat=".0%",
+        yaxis_title=y_title,
+        **layout,
     )
     return fig
+
+
+def _fig_rate(fixed: pl.DataFrame) -> go.Figure:
+    return _fig_vs_window(
+        fixed,
+        {
+            "all invocations": fixed["cold_start_rate"],
+            "per function, median": fixed["fn_cold_rate_p50"],
+            "per function, 75th percentile": fixed["fn_cold_rate_p75"],
+        },
+        "Modelled cold-start rate vs fixed keep-alive window",
+        "cold starts / invocations (modelled)",
+        yaxis_tickformat=".0%",
+    )
 
 
 def _fig_wasted(fixed: pl.DataFrame) -> go.Figure:
-    fig = go.Figure()
-    fig.add_scatter(
-        x=fixed["window_min"].to_list(),
-        y=(fixed["wasted_s"] / 3600.0).to_list(),
-        mode="lines+markers",
-        name="wasted",
+    return _fig_vs_window(
+        fixed,
+        {"wasted": fixed["wasted_s"] / 3600.0},
+        "Modelled wasted warm time vs fixed keep-alive window",
+        "idle-but-warm instance-hours (modelled)",
     )
-    fig.update_layout(
-        template="plotly_white",
-        title="Modelled wasted warm time vs fixed keep-alive window",
-        xaxis_title="keep-alive window (min, log scale)",
-        xaxis_type="log",
-        yaxis_title="idle-but-warm instance-hours (modelled)",
-    )
-    return fig
 
 
 def _fig_pareto(comp: pl.DataFrame, norm_col: str, unit: str) -> go.Figure:
@@ -562,7 +553,7 @@ def _recorded_section(db: LakeDB, trace: str) -> Section | None:
                 rest = g["mean_s"] - sum(g[f"{p}_mean_s"] or 0.0 for p in PHASES)
                 groups.append((f"{dim} {g['grp']}", g | {"unattributed_mean_s": rest}))
     sec.figures.append(_fig_breakdown(groups[:40]))
-    cdf = _query(db, "coldstarts_recorded_cdf", trace=trace, points=1000)
+    cdf = db.query_rounded("coldstarts_recorded_cdf", trace=trace, points=1000)
     if not cdf.is_empty():
         sec.figures.append(_fig_cdf(cdf))
     ot = recorded_over_time(db, trace)

@@ -1,7 +1,10 @@
 """A read-only view of the lake for analyses: one DuckDB connection, one view per table.
 
-Every analysis takes a `LakeDB` (or builds one from a lake path) plus trace names and
-returns tables; the CLI, the dashboard and the notebooks all go through here.
+Beside the tables, views defined in analysis/queries/view_<name>.sql put several tables under
+common column names (`arrivals`: requests and jobs; `invocations`: requests and invocation
+series), so one query serves them all. Every analysis takes a `LakeDB` (or builds one from a
+lake path) plus trace names and returns tables; the CLI, the dashboard and the notebooks all go
+through here.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ingest.lake import Lake
 from ingest.schema import TABLES
 
 QUERIES = Path(__file__).resolve().parent / "queries"
+VIEWS = ("arrivals", "invocations")  # analysis/queries/view_<name>.sql, over the tables
 
 
 @cache
@@ -85,6 +89,8 @@ class LakeDB:
                 # An empty, typed stand-in: queries over several tables need not care which
                 # tables this lake happens to have.
                 self.con.register(table, TABLES[table].schema.empty_table())
+        for view in VIEWS:
+            self.con.execute(f"CREATE VIEW {view} AS {query_text(f'view_{view}')}")
 
     def traces(self) -> list[str]:
         return sorted(self.infos)
@@ -109,12 +115,27 @@ class LakeDB:
         """Run analysis/queries/<name>.sql with $name parameters."""
         return self.sql(query_text(name), **params)
 
+    def query_rounded(self, name: str, **params: Any) -> pl.DataFrame:
+        """`query`, with float columns rounded by `rounded_table`: the same for the same lake."""
+        return rounded_table(self.query(name, **params))
+
     def scalar(self, text: str, **params: Any) -> Any:
         rows = self.con.sql(text, params=params or None).fetchall()
         return rows[0][0] if rows else None
 
     def close(self) -> None:
         self.con.close()
+
+
+def rounded_table(df: pl.DataFrame, digits: int = 10) -> pl.DataFrame:
+    """Float columns to `digits` significant digits.
+
+    DuckDB sums doubles in parallel, so the last bits of a sum or mean vary between runs;
+    rounding query results keeps every number built on them identical for the same lake.
+    """
+    return df.with_columns(
+        [pl.col(c).round_sig_figs(digits) for c, t in df.schema.items() if t.is_float()]
+    )
 
 
 def jsonable(value: Any) -> Any:

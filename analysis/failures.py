@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analysis.db import LakeDB
+from analysis.db import rounded_table as rounded_table  # re-exported
 from analysis.section import Section
 
 KEY = "failures"
@@ -51,18 +52,34 @@ PUBLISHED_STATES = {
 
 @dataclass(frozen=True)
 class Unit:
-    """What a failure is counted over: one table's rows and the columns to break them down by."""
+    """What a failure is counted over: one table's rows and the columns to break them down by.
+
+    The queries read the table through the `arrivals` view (source = table), one query for
+    both tables; `failures_by` sums the measures of both, and `measures` are those this table
+    has (the others are NULL), its own name for the hours of duration (`hours`) first.
+    """
 
     table: str
     noun: str
     groups: tuple[str, ...]
     sizes: tuple[tuple[str, float], ...]  # (column, log base of its buckets)
+    measures: tuple[str, ...]
 
 
 JOBS = Unit(
-    "jobs", "jobs", ("job_type", "tenant", "cluster"), (("num_gpus", 2.0), ("num_cpus", 2.0))
+    "jobs",
+    "jobs",
+    ("job_type", "tenant", "cluster"),
+    (("num_gpus", 2.0), ("num_cpus", 2.0)),
+    ("run_hours", "gpu_hours", "cpu_hours"),
 )
-REQUESTS = Unit("requests", "requests", ("service", "tenant", "kind"), (("input_tokens", 4.0),))
+REQUESTS = Unit(
+    "requests",
+    "requests",
+    ("service", "tenant", "kind"),
+    (("input_tokens", 4.0),),
+    ("busy_hours", "input_tokens", "output_tokens"),
+)
 
 
 def unit_of(db: LakeDB, trace: str) -> Unit | None:
@@ -77,7 +94,7 @@ def unit_of(db: LakeDB, trace: str) -> Unit | None:
 
 
 def size_label(bucket: int, base: float) -> str:
-    """Label of a log-`base` size bucket as numbered by the failures_*_by queries."""
+    """Label of a log-`base` size bucket as numbered by the failures_by query."""
     if bucket <= 0:
         return "0"
     if bucket == 1:
@@ -156,21 +173,6 @@ def seconds_text(s: float | None) -> str:
     return f"{s / 86400:.1f} days"
 
 
-def rounded_table(df: pl.DataFrame, digits: int = 10) -> pl.DataFrame:
-    """Float columns to `digits` significant digits.
-
-    DuckDB sums doubles in parallel, so the last bits of a sum or mean vary between runs;
-    rounding query results keeps every number built on them identical for the same lake.
-    """
-    return df.with_columns(
-        [pl.col(c).round_sig_figs(digits) for c, t in df.schema.items() if t.is_float()]
-    )
-
-
-def _query(db: LakeDB, name: str, **params: Any) -> pl.DataFrame:
-    return rounded_table(db.query(name, **params))
-
-
 # ---------------------------------------------------------------- queries
 
 
@@ -185,7 +187,11 @@ def breakdown(db: LakeDB, trace: str, dim: str = "all", top: int = TOP) -> pl.Da
     if unit is None:
         return pl.DataFrame()
     base = dict(unit.sizes).get(dim, 2.0)
-    return _query(db, f"failures_{unit.table}_by", trace=trace, dim=dim, top=top, base=base)
+    df = db.query_rounded(
+        "failures_by", source=unit.table, trace=trace, dim=dim, top=top, base=base
+    )
+    df = df.rename({"hours": unit.measures[0]})
+    return df.select("grp", "status", "n", "n_timed", *unit.measures)
 
 
 def time_to_failure(db: LakeDB, trace: str) -> pl.DataFrame:
@@ -193,7 +199,7 @@ def time_to_failure(db: LakeDB, trace: str) -> pl.DataFrame:
     unit = unit_of(db, trace)
     if unit is None:
         return pl.DataFrame()
-    return _query(db, f"failures_{unit.table}_duration", trace=trace)
+    return db.query_rounded("failures_duration", source=unit.table, trace=trace)
 
 
 def over_time(db: LakeDB, trace: str, max_bins: int = MAX_BINS) -> pl.DataFrame:
@@ -201,7 +207,7 @@ def over_time(db: LakeDB, trace: str, max_bins: int = MAX_BINS) -> pl.DataFrame:
     unit = unit_of(db, trace)
     if unit is None:
         return pl.DataFrame()
-    long = _query(db, f"failures_{unit.table}_over_time", trace=trace, max_bins=max_bins)
+    long = db.query_rounded("failures_over_time", source=unit.table, trace=trace, max_bins=max_bins)
     if long.is_empty():
         return long
     bin_s = float(long["bin_s"][0])
@@ -235,7 +241,7 @@ def published(db: LakeDB, trace: str) -> pl.DataFrame:
     """
     if not db.has(trace, "summaries"):
         return pl.DataFrame()
-    raw = _query(db, "failures_published", trace=trace)
+    raw = db.query_rounded("failures_published", trace=trace)
     if raw.is_empty():
         return raw
     counts = {

@@ -369,6 +369,17 @@ def _quantile_row(name: str, s: dict[str, Any]) -> dict[str, Any]:
     return {"length": name, **{k: s.get(k) for k in ("n", "mean", *map(_pkey, QUANTILES))}}
 
 
+def _cdf_layout(fig: go.Figure, title: str) -> go.Figure:
+    """The axes of every token length CDF: tokens (log scale) against the share of requests."""
+    fig.update_layout(
+        title=title,
+        xaxis={"title": "tokens per request (log scale)", "type": "log"},
+        yaxis={"title": "share of requests", "range": [0, 1]},
+        template="plotly_white",
+    )
+    return fig
+
+
 def _cdf_figure(
     series: dict[str, tuple[np.ndarray, np.ndarray]], fits: dict[str, Fit]
 ) -> go.Figure:
@@ -388,13 +399,7 @@ def _cdf_figure(
                            name=f"{side} ({fit.model} fit)",
                            line={"color": colors[side], "dash": "dot"})
             )  # fmt: skip
-    fig.update_layout(
-        title="Token length CDFs with the best-fitting model",
-        xaxis={"title": "tokens per request (log scale)", "type": "log"},
-        yaxis={"title": "share of requests", "range": [0, 1]},
-        template="plotly_white",
-    )
-    return fig
+    return _cdf_layout(fig, "Token length CDFs with the best-fitting model")
 
 
 def _service_figure(by_svc: pl.DataFrame) -> go.Figure:
@@ -411,13 +416,7 @@ def _service_figure(by_svc: pl.DataFrame) -> go.Figure:
                 go.Scatter(x=x, y=f, mode="lines", line_shape="hv", name=f"{svc} {side}",
                            line={"color": palette[i % len(palette)], "dash": dash})
             )  # fmt: skip
-    fig.update_layout(
-        title="Token length CDFs by service (solid: input, dashed: output)",
-        xaxis={"title": "tokens per request (log scale)", "type": "log"},
-        yaxis={"title": "share of requests", "range": [0, 1]},
-        template="plotly_white",
-    )
-    return fig
+    return _cdf_layout(fig, "Token length CDFs by service (solid: input, dashed: output)")
 
 
 def _io_figure(bins: pl.DataFrame) -> go.Figure:

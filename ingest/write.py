@@ -49,8 +49,12 @@ def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     # Zone-less timestamps mean UTC everywhere, whatever the machine's zone is.
     con.sql("SET TimeZone = 'UTC'")
-    con.sql("SET enable_progress_bar = true")
-    con.sql("SET enable_progress_bar_print = false")
+    try:
+        # Progress is polled with query_progress() for our own bar; DuckDB must not print.
+        con.sql("SET enable_progress_bar = true")
+        con.sql("SET enable_progress_bar_print = false")
+    except duckdb.InvalidInputException:
+        pass  # inside Jupyter without ipywidgets DuckDB refuses these: ingest runs without a bar
     return con
 
 

@@ -95,3 +95,25 @@ def lake_sql(lake_dir: Path, sql: str) -> list[tuple[object, ...]]:
                 "hive_partitioning=true, union_by_name=true)"
             )
     return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="session")
+def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One lake per test session: every real sample plus the schema fixtures (BurstGPT,
+    Huawei 2025, Acme jobs), shared by the analysis, dashboard and notebook tests."""
+    from ingest.pipeline import ingest_paths
+
+    if not SHARED.is_dir():
+        pytest.fail(f"Real samples not found at {SHARED}: clone the project beside ../shared.")
+    lake = tmp_path_factory.mktemp("samples") / "lake"
+    report = ingest_paths(
+        [
+            SHARED,
+            FIXTURES / "burstgpt_schema_fixture.csv",
+            FIXTURES / "huawei_2025",
+            FIXTURES / "acme",
+        ],
+        lake,
+    )
+    assert not report.failures, report.failures
+    return lake

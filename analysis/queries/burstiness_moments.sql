@@ -1,0 +1,20 @@
+-- Sum and sum of squares of the arrival counts of one trace from $source (requests or jobs, in
+-- the arrivals view) over $bins bins of $bin_s seconds from $t0 (epoch s), for the index of
+-- dispersion at windows too fine to hand to Python bin by bin. Empty bins add nothing to either
+-- sum. $service, $tenant and $job_type: one group only (NULL = all).
+SELECT COUNT(*) AS nonempty,
+       SUM(events) AS total,
+       SUM(events * events) AS total_sq
+FROM (
+    SELECT bin, COUNT(*) AS events
+    FROM (
+        SELECT FLOOR((EXTRACT(EPOCH FROM arrival_ts) - $t0 + $half_tick) / $bin_s) AS bin
+        FROM arrivals
+        WHERE source = $source AND trace = $trace AND arrival_ts IS NOT NULL
+            AND ($service IS NULL OR service = $service)
+            AND ($tenant IS NULL OR tenant = $tenant)
+            AND ($job_type IS NULL OR job_type = $job_type)
+    ) binned
+    WHERE bin >= 0 AND bin < $bins
+    GROUP BY bin
+) counts

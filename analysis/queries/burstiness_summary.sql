@@ -1,0 +1,23 @@
+-- Arrivals of one trace from $source (requests or jobs, in the arrivals view): count, first and
+-- last arrival in epoch seconds, and the moments of the gaps between consecutive arrivals.
+-- $service, $tenant and $job_type: one group only (NULL = all). $tie_s: half a clock tick;
+-- shorter gaps are two arrivals read in the same tick.
+WITH times AS (
+    SELECT EXTRACT(EPOCH FROM arrival_ts) AS t
+    FROM arrivals
+    WHERE source = $source AND trace = $trace AND arrival_ts IS NOT NULL
+        AND ($service IS NULL OR service = $service)
+        AND ($tenant IS NULL OR tenant = $tenant)
+        AND ($job_type IS NULL OR job_type = $job_type)
+), gaps AS (
+    SELECT t, t - LAG(t) OVER (ORDER BY t) AS gap
+    FROM times
+)
+SELECT COUNT(*) AS events,
+       MIN(t) AS first_s,
+       MAX(t) AS last_s,
+       COUNT(gap) AS gaps,
+       AVG(gap) AS gap_mean,
+       STDDEV_SAMP(gap) AS gap_std,
+       COUNT(CASE WHEN gap < $tie_s THEN 1 END) AS ties
+FROM gaps

@@ -1,0 +1,30 @@
+-- Rows of one trace from $source (requests or jobs, in the arrivals view) per time bin and final
+-- status. A row's time is its arrival (for jobs: submission, else start, else end). The bin is
+-- the shortest of 1 min .. 1 week giving at most $max_bins bins; bin_start is in seconds since
+-- the epoch, aligned to the bin width.
+WITH base AS (
+    SELECT status, EXTRACT(EPOCH FROM event_ts) AS t
+    FROM arrivals
+    WHERE source = $source AND trace = $trace
+),
+span AS (
+    SELECT MIN(t) AS t0, MAX(t) AS t1 FROM base
+),
+widths AS (
+    SELECT CAST(w AS DOUBLE) AS w
+    FROM (VALUES (60.0), (300.0), (900.0), (3600.0), (21600.0), (86400.0), (604800.0)) AS v (w)
+),
+pick AS (
+    SELECT COALESCE(MIN(w), CAST(604800 AS DOUBLE)) AS bin_s
+    FROM widths CROSS JOIN span
+    WHERE (t1 - t0) / w <= $max_bins
+),
+binned AS (
+    SELECT p.bin_s, FLOOR(b.t / p.bin_s) * p.bin_s AS bin_start, b.status
+    FROM base AS b CROSS JOIN pick AS p
+    WHERE b.t IS NOT NULL
+)
+SELECT bin_s, bin_start, status, COUNT(*) AS n
+FROM binned
+GROUP BY bin_s, bin_start, status
+ORDER BY bin_start, status

@@ -1,0 +1,93 @@
+"""Failures: final-status shares, by group, size, hour and over time, and what they cost."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from analysis.failures import COLORS, STATUSES
+from dashboards import data, ui
+
+DIM_NAMES = {
+    "job_type": "job type",
+    "tenant": "tenant / user",
+    "cluster": "cluster",
+    "service": "service / model",
+    "kind": "request kind",
+    "num_gpus": "GPUs requested",
+    "num_cpus": "CPUs requested",
+    "input_tokens": "input tokens",
+    "hour": "hour of day (UTC)",
+}
+
+
+def _breakdown_figure(table: pl.DataFrame, dim: str) -> go.Figure:
+    fig = go.Figure()
+    labels = [str(g) for g in table["grp"].to_list()]
+    for status in STATUSES:
+        if status in table.columns:
+            fig.add_bar(
+                x=labels,
+                y=table[status].to_list(),
+                name=status,
+                marker_color=COLORS[status],
+                customdata=table["n"].to_list(),
+                hovertemplate="%{x}: %{y:.1%} of %{customdata:,} (" + status + ")<extra></extra>",
+            )
+    fig.update_layout(
+        title=f"Final status by {DIM_NAMES.get(dim, dim)}",
+        barmode="stack",
+        yaxis={"title": "share", "tickformat": ".0%", "range": [0, 1]},
+        xaxis={"title": DIM_NAMES.get(dim, dim), "type": "category"},
+        template="plotly_white",
+    )
+    return fig
+
+
+ref = ui.lake_or_stop()
+st.title("Failures")
+options = data.failure_traces(ref)
+if not options:
+    ui.nothing_here("final states of jobs or requests")
+    st.stop()
+trace = ui.pick_trace("Trace", options, key="failures-trace")
+assert trace is not None
+st.caption(ui.caption_of(ref, trace))
+
+with st.spinner("Counting final states (cached after the first time)..."):
+    section = data.failures_section(ref, trace)
+if section is None:
+    st.info(
+        "Nothing failed in this trace: every row ended ok or has no recorded final state, "
+        "and it publishes no final-state shares."
+    )
+    st.stop()
+
+ratios = section.numbers.get("ratio_by_status", {})
+shown = [
+    (label, ui.metric_number(value, fmt))
+    for label, value, fmt in (
+        ("rows", section.numbers.get("rows"), "{:,.0f}"),
+        ("unsuccessful", ratios.get("unsuccessful"), "{:.1%}"),
+        ("failed", ratios.get("failed"), "{:.1%}"),
+        ("no final state", ratios.get("unknown"), "{:.1%}"),
+    )
+    if value is not None
+]
+for col, (label, text) in zip(st.columns(4), shown, strict=False):
+    col.metric(label, text)
+
+dims = data.failure_dims(ref, trace)
+if dims:
+    dim = st.selectbox(
+        "Break down by",
+        dims,
+        format_func=lambda d: DIM_NAMES.get(d, d),
+        key=f"failures-dim-{trace}",
+    )
+    table = data.failure_ratios(ref, trace, dim)
+    if table.height:
+        ui.show_figures([_breakdown_figure(table, dim)], key=f"failures-{trace}-by", columns=1)
+        ui.show_table(f"Shares by {DIM_NAMES.get(dim, dim)}", table, key=f"failures-{dim}")
+ui.show_section(section, key=f"failures-{trace}")
