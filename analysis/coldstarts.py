@@ -668,11 +668,18 @@ def _modelled_section(db: LakeDB, trace: str) -> Section | None:
     by_w = {r["window_min"]: r for r in fixed.iter_rows(named=True)}
     base = by_w.get(float(BASELINE_MIN)) or next(iter(by_w.values()))
     p75 = base["fn_cold_rate_p75"]
-    how_often = "every invocation" if p75 >= 1.0 else f"at least {p75:.0%} of their invocations"
+    always = base.get("fn_always_cold")
+    if p75 >= 1.0 and always is not None:
+        # Say the exact share rather than "a quarter" (what p75 = 100% guarantees).
+        who = f"{always:.0%} of the {num['functions']:,} functions start cold on every invocation"
+    else:
+        who = (
+            f"a quarter of the {num['functions']:,} functions start cold on at least "
+            f"{p75:.0%} of their invocations"
+        )
     sec.findings.append(
         f"Modelled: with a fixed {base['window_min']:g}-minute keep-alive, "
-        f"{base['cold_start_rate']:.2%} of {total_inv:,.0f} invocations start cold, but a "
-        f"quarter of the {num['functions']:,} functions start cold on {how_often}."
+        f"{base['cold_start_rate']:.2%} of {total_inv:,.0f} invocations start cold, but {who}."
     )
     long_w = by_w.get(60.0)
     if long_w and base["cold_starts"] and base["wasted_s"]:
