@@ -3,7 +3,7 @@ PY := .venv/bin/python
 LAKE ?= lake
 SAMPLES ?= ../shared/traces
 
-.PHONY: demo test lint bench dashboard notebooks clean
+.PHONY: demo test test-spark lint bench scale dashboard notebooks clean
 
 .venv/installed: pyproject.toml
 	python3 -m venv .venv
@@ -21,6 +21,11 @@ demo: .venv/installed
 test: .venv/installed lint
 	$(PY) -m pytest -q
 
+# test-spark: the Spark parity tests (installs the spark extra; needs Java 17)
+test-spark: .venv/installed
+	$(PY) -m pip install --quiet -e '.[dev,spark]'
+	$(PY) -m pytest -q -m spark tests/spark
+
 # lint: ruff (lint + format check) and mypy, configured in pyproject.toml
 lint: .venv/installed
 	.venv/bin/ruff check .
@@ -32,6 +37,11 @@ bench: .venv/installed
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/report.py
 	$(PY) benchmarks/predict.py
+
+# scale: DuckDB report at 10M/50M/100M generated requests, Spark at 10M (about 15 min)
+scale: .venv/installed
+	$(PY) -m pip install --quiet -e '.[dev,spark]'
+	$(PY) benchmarks/scale.py
 
 # notebooks: execute the paper notebooks (notebooks/*.py) on a lake built from ../shared/traces; fails on a number out of tolerance
 notebooks: .venv/installed

@@ -325,6 +325,15 @@ def report(
         str,
         typer.Option("--format", "-f", help="html (self-contained, offline), json or md."),
     ] = "html",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            "-e",
+            help="duckdb (embedded, default); spark (local[2], or the Spark Connect URL in "
+            "$TRACES_SPARK_REMOTE; needs the spark extra); or a Spark Connect URL sc://host:15002.",
+        ),
+    ] = "duckdb",
 ) -> None:
     """Characterize the traces in the lake: burstiness, failures, cold starts, token lengths.
 
@@ -336,11 +345,18 @@ def report(
         traces report --lake lake --out report.html
 
         traces report --trace azure_llm_2023_conv --format json --out azure.json
+
+        traces report --engine spark --format json --out report.json
     """
+    from analysis.engines import ENGINES
     from analysis.report import FORMATS, write_report
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
+    if engine not in ENGINES and not engine.startswith("sc://"):
+        raise typer.BadParameter(
+            f"use one of {', '.join(ENGINES)} or sc://host:port", param_hint="--engine"
+        )
     target = out_file if out_file is not None else Path(f"report.{fmt}")
     bar = Progress(
         TextColumn("[bold]{task.description}"),
@@ -357,7 +373,10 @@ def report(
         def progress(what: str, done: int, total: int) -> None:
             bar.update(task, description=what, completed=done, total=total)
 
-        result = write_report(_lake(lake), target, fmt, trace or None, progress)
+        try:
+            result = write_report(_lake(lake), target, fmt, trace or None, progress, engine)
+        except RuntimeError as e:  # the spark extra or Java is missing
+            raise typer.BadParameter(str(e), param_hint="--engine") from None
     size = target.stat().st_size
     out.print(
         f"Wrote {target} ({size / 1024:,.0f} KiB): {len(result.traces)} trace(s) characterized"

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from analysis.engines import DuckDBEngine, Engine, make_engine
 from ingest.errors import LakeError
 from ingest.lake import Lake
 from ingest.schema import TABLES
@@ -53,18 +54,20 @@ class TraceInfo:
 
 
 class LakeDB:
-    """DuckDB over `<lake>/<table>/trace=*/part-*.parquet`, with the manifests at hand."""
+    """DuckDB (or Spark) over `<lake>/<table>/trace=*/part-*.parquet`, with manifests at hand."""
 
     def __init__(
-        self, lake_dir: Path, threads: int | None = None, memory_limit: str = "1GB"
+        self,
+        lake_dir: Path,
+        threads: int | None = None,
+        memory_limit: str = "1GB",
+        engine: str | Engine = "duckdb",
     ) -> None:
         self.lake = Lake.open(Path(lake_dir))
-        self.con = duckdb.connect()
-        self.con.execute("SET TimeZone = 'UTC'")
-        # Spill to disk rather than grow: a report must fit in 2 GiB beside Python's own use.
-        self.con.execute(f"SET memory_limit = '{memory_limit}'")
-        if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
+        if engine == "duckdb":
+            self.engine: Engine = DuckDBEngine(threads=threads, memory_limit=memory_limit)
+        else:
+            self.engine = make_engine(engine)
         self.infos: dict[str, TraceInfo] = {}
         for m in self.lake.manifests():
             self.infos[m["trace"]] = TraceInfo(
@@ -79,18 +82,21 @@ class LakeDB:
         self.tables: set[str] = set()
         for table in TABLES:
             if self.lake.has_table(table):
-                glob = self.lake.table_glob(table).replace("'", "''")
-                self.con.execute(
-                    f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
-                    "hive_partitioning = true, union_by_name = true)"
-                )
+                self.engine.register_table(table, self.lake.root / table)
                 self.tables.add(table)
             else:
                 # An empty, typed stand-in: queries over several tables need not care which
                 # tables this lake happens to have.
-                self.con.register(table, TABLES[table].schema.empty_table())
+                self.engine.register_empty(table, TABLES[table].schema)
         for view in VIEWS:
-            self.con.execute(f"CREATE VIEW {view} AS {query_text(f'view_{view}')}")
+            self.engine.register_view(view, query_text(f"view_{view}"))
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection (DuckDB engine only)."""
+        if not isinstance(self.engine, DuckDBEngine):
+            raise AttributeError(f"LakeDB.con: the {self.engine.name} engine has no DuckDB")
+        return self.engine.con
 
     def traces(self) -> list[str]:
         return sorted(self.infos)
@@ -108,8 +114,8 @@ class LakeDB:
         return table in self.tables and self.info(trace).tables.get(table, 0) > 0
 
     def sql(self, text: str, **params: Any) -> pl.DataFrame:
-        """Run SQL with $name parameters; the result as a polars DataFrame."""
-        return self.con.sql(text, params=params or None).pl()
+        """Run SQL (DuckDB dialect) with $name parameters; the result as a polars DataFrame."""
+        return self.engine.sql(text, **params)
 
     def query(self, name: str, **params: Any) -> pl.DataFrame:
         """Run analysis/queries/<name>.sql with $name parameters."""
@@ -120,11 +126,14 @@ class LakeDB:
         return rounded_table(self.query(name, **params))
 
     def scalar(self, text: str, **params: Any) -> Any:
-        rows = self.con.sql(text, params=params or None).fetchall()
-        return rows[0][0] if rows else None
+        if isinstance(self.engine, DuckDBEngine):
+            rows = self.engine.con.sql(text, params=params or None).fetchall()
+            return rows[0][0] if rows else None
+        df = self.sql(text, **params)
+        return df.item(0, 0) if df.height and df.width else None
 
     def close(self) -> None:
-        self.con.close()
+        self.engine.close()
 
 
 def rounded_table(df: pl.DataFrame, digits: int = 10) -> pl.DataFrame:

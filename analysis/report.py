@@ -313,9 +313,11 @@ def write_report(
     fmt: str = "html",
     traces: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
+    engine: str = "duckdb",
 ) -> Report:
-    """Build the report for the lake and write it to `out` in `fmt`."""
-    db = LakeDB(lake_dir)
+    """Build the report for the lake and write it to `out` in `fmt`, the queries run by
+    `engine` (`duckdb`, the default, or `spark`: see analysis/engines.py)."""
+    db = LakeDB(lake_dir, engine=engine)
     try:
         report = build_report(db, traces, progress)
     finally:

@@ -20,7 +20,8 @@ WITH counts AS (
     SELECT dim, grp, events,
            ROW_NUMBER() OVER (PARTITION BY dim ORDER BY events DESC, grp) AS rnk,
            COUNT(*) OVER (PARTITION BY dim) AS groups,
-           SUM(events) OVER (PARTITION BY dim) AS dim_events
+           -- DECIMAL(38, 0): DuckDB's type for a sum of BIGINTs, spelled out for Spark
+           SUM(CAST(events AS DECIMAL(38, 0))) OVER (PARTITION BY dim) AS dim_events
     FROM counts
 )
 SELECT dim, grp, events, rnk, groups, dim_events

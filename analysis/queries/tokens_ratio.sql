@@ -9,7 +9,8 @@ WITH r AS (
 )
 SELECT
     COUNT(*) AS n,
-    SUM(CAST(ratio AS DECIMAL(38, 18))) / COUNT(*) AS mean,
+    -- DOUBLE before dividing, as DuckDB does: Spark would divide DECIMALs at a fixed scale
+    CAST(SUM(CAST(ratio AS DECIMAL(38, 18))) AS DOUBLE) / COUNT(*) AS mean,
     PERCENTILE_CONT(0.1) WITHIN GROUP (ORDER BY ratio) AS p10,
     PERCENTILE_CONT(0.25) WITHIN GROUP (ORDER BY ratio) AS p25,
     PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY ratio) AS p50,

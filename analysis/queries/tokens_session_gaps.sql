@@ -11,7 +11,8 @@ gaps AS (
 )
 SELECT
     COUNT(gap) AS n,
-    SUM(CAST(gap AS DECIMAL(38, 6))) / COUNT(gap) AS mean,
+    -- DOUBLE before dividing, as DuckDB does: Spark would divide DECIMALs at a fixed scale
+    CAST(SUM(CAST(gap AS DECIMAL(38, 6))) AS DOUBLE) / COUNT(gap) AS mean,
     PERCENTILE_CONT(0.1) WITHIN GROUP (ORDER BY gap) AS p10,
     PERCENTILE_CONT(0.25) WITHIN GROUP (ORDER BY gap) AS p25,
     PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY gap) AS p50,
