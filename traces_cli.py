@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ingest.errors import TracesError
-from ingest.lake import Lake, default_lake_path
+from ingest.lake import Lake, default_lake_path, is_uri, open_lake
 from ingest.pipeline import DEFAULT_MAX_REJECTED, IngestReport, ingest_paths
 from ingest.schema import docs_markdown
 from ingest.sources import SOURCES
@@ -52,10 +52,48 @@ LakeOption = Annotated[
         show_default=False,
     ),
 ]
+ReadLakeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lake",
+        help="Lake directory, or a lake copied to object storage (s3://bucket/lake, gs://..., "
+        "hdfs://...). Default: $TRACES_LAKE, else ./lake.",
+        show_default=False,
+    ),
+]
+
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        "-e",
+        help="duckdb (embedded, default); spark (local[2], spark-submit's master, or the Spark "
+        "Connect URL in $TRACES_SPARK_REMOTE; needs the spark extra); or a Spark Connect URL "
+        "sc://host:15002.",
+    ),
+]
+
+
+def _engine(engine: str) -> str:
+    if engine not in ("duckdb", "spark") and not engine.startswith("sc://"):
+        raise typer.BadParameter(
+            "use one of duckdb, spark or a Spark Connect URL sc://host:port",
+            param_hint="--engine",
+        )
+    return engine
 
 
 def _lake(path: Path | None) -> Path:
     return path if path is not None else default_lake_path()
+
+
+def _read_lake(location: str | None) -> Path | str:
+    """A lake to read: a local path, or an object-store URI kept as text (a Path would fold
+    its '//')."""
+    location = location or os.environ.get("TRACES_LAKE")
+    if location and is_uri(location):
+        return location
+    return Path(location) if location else default_lake_path()
 
 
 class RichProgress:
@@ -222,12 +260,17 @@ def ingest(
             max=1.0,
         ),
     ] = DEFAULT_MAX_REJECTED,
+    engine: EngineOption = "duckdb",
 ) -> None:
     """Ingest trace files into the lake, replacing earlier data of the same trace.
 
     The format of each file is sniffed from its first bytes; files in folders that no source
     reads are skipped and listed. Rows that cannot be read are kept, with their line and the
     reason, in the lake's `_rejected` folder. A trace that fails leaves the lake as it was.
+
+    With --engine spark each input file is parsed by its own Spark task (DuckDB inside the
+    task, so the lake gets the same rows, schema and rejects); executors must see the files
+    and the lake at the same paths as this machine.
 
     Examples:
 
@@ -236,9 +279,13 @@ def ingest(
         traces ingest AzureLLMInferenceTrace_code_1week.csv --lake /data/lake
 
         traces ingest my_export.csv --source burstgpt --trace burstgpt_campus
+
+        traces ingest /shared/borg2019/ --engine spark --lake /shared/lake
     """
     lake_dir = _lake(lake)
-    report = ingest_paths(paths, lake_dir, source, trace, max_rejected, RichProgress())
+    report = ingest_paths(
+        paths, lake_dir, source, trace, max_rejected, RichProgress(), _engine(engine)
+    )
     _print_report(report, lake_dir)
     if report.failures:
         raise typer.Exit(1)
@@ -263,13 +310,18 @@ def sources() -> None:
 
 
 @app.command()
-def info(lake: LakeOption = None) -> None:
+def info(lake: ReadLakeOption = None) -> None:
     """Show what the lake holds: traces, tables, rows, time span, rejected rows by problem.
 
-    Example:  traces info --lake ./lake
+    Examples:
+
+        traces info --lake ./lake
+
+        traces info --lake s3://my-bucket/lake
     """
-    lake_dir = _lake(lake)
-    manifests = Lake.open(lake_dir).manifests()
+    where = open_lake(_read_lake(lake))
+    lake_dir = where.root
+    manifests = where.manifests()
     if not manifests:
         out.print(
             f"The lake at {lake_dir} is empty. Add a trace: traces ingest PATH --lake {lake_dir}"
@@ -310,7 +362,7 @@ def info(lake: LakeOption = None) -> None:
 
 @app.command()
 def report(
-    lake: LakeOption = None,
+    lake: ReadLakeOption = None,
     trace: Annotated[
         list[str] | None,
         typer.Option("--trace", "-t", help="Only this trace (repeat for several). Default: all."),
@@ -325,15 +377,7 @@ def report(
         str,
         typer.Option("--format", "-f", help="html (self-contained, offline), json or md."),
     ] = "html",
-    engine: Annotated[
-        str,
-        typer.Option(
-            "--engine",
-            "-e",
-            help="duckdb (embedded, default); spark (local[2], or the Spark Connect URL in "
-            "$TRACES_SPARK_REMOTE; needs the spark extra); or a Spark Connect URL sc://host:15002.",
-        ),
-    ] = "duckdb",
+    engine: EngineOption = "duckdb",
 ) -> None:
     """Characterize the traces in the lake: burstiness, failures, cold starts, token lengths.
 
@@ -348,15 +392,11 @@ def report(
 
         traces report --engine spark --format json --out report.json
     """
-    from analysis.engines import ENGINES
     from analysis.report import FORMATS, write_report
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
-    if engine not in ENGINES and not engine.startswith("sc://"):
-        raise typer.BadParameter(
-            f"use one of {', '.join(ENGINES)} or sc://host:port", param_hint="--engine"
-        )
+    _engine(engine)
     target = out_file if out_file is not None else Path(f"report.{fmt}")
     bar = Progress(
         TextColumn("[bold]{task.description}"),
@@ -374,7 +414,9 @@ def report(
             bar.update(task, description=what, completed=done, total=total)
 
         try:
-            result = write_report(_lake(lake), target, fmt, trace or None, progress, engine)
+            result = write_report(
+                _read_lake(lake), target, fmt, trace or None, progress, engine
+            )
         except RuntimeError as e:  # the spark extra or Java is missing
             raise typer.BadParameter(str(e), param_hint="--engine") from None
     size = target.stat().st_size

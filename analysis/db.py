@@ -20,7 +20,7 @@ import polars as pl
 
 from analysis.engines import DuckDBEngine, Engine, make_engine
 from ingest.errors import LakeError
-from ingest.lake import Lake
+from ingest.lake import open_lake
 from ingest.schema import TABLES
 
 QUERIES = Path(__file__).resolve().parent / "queries"
@@ -54,16 +54,19 @@ class TraceInfo:
 
 
 class LakeDB:
-    """DuckDB (or Spark) over `<lake>/<table>/trace=*/part-*.parquet`, with manifests at hand."""
+    """DuckDB (or Spark) over `<lake>/<table>/trace=*/part-*.parquet`, with manifests at hand.
+
+    `lake_dir` is a local lake or an object-store URI such as s3://bucket/lake (read in place,
+    see `ingest.lake.RemoteLake`)."""
 
     def __init__(
         self,
-        lake_dir: Path,
+        lake_dir: Path | str,
         threads: int | None = None,
         memory_limit: str = "1GB",
         engine: str | Engine = "duckdb",
     ) -> None:
-        self.lake = Lake.open(Path(lake_dir))
+        self.lake = open_lake(lake_dir)
         if engine == "duckdb":
             self.engine: Engine = DuckDBEngine(threads=threads, memory_limit=memory_limit)
         else:
@@ -82,7 +85,7 @@ class LakeDB:
         self.tables: set[str] = set()
         for table in TABLES:
             if self.lake.has_table(table):
-                self.engine.register_table(table, self.lake.root / table)
+                self.engine.register_table(table, self.lake.table_location(table))
                 self.tables.add(table)
             else:
                 # An empty, typed stand-in: queries over several tables need not care which

@@ -11,8 +11,6 @@ pasted into the text. Python statistics run on the aggregates either engine retu
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -22,9 +20,10 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from ingest.lake import TableLocation
+from ingest.spark import spark_available, spark_session
+
 ENGINES = ("duckdb", "spark")
-SPARK_REMOTE_ENV = "TRACES_SPARK_REMOTE"
-SPARK_MASTER_ENV = "TRACES_SPARK_MASTER"
 
 
 class Engine(Protocol):
@@ -32,8 +31,8 @@ class Engine(Protocol):
 
     name: str
 
-    def register_table(self, table: str, path: Path) -> None:
-        """A view `table` over the Hive-partitioned Parquet under `path`."""
+    def register_table(self, table: str, location: TableLocation) -> None:
+        """A view `table` over the lake's Parquet files of that table (local or remote)."""
 
     def register_empty(self, table: str, schema: pa.Schema) -> None:
         """An empty, typed stand-in for a table this lake does not have."""
@@ -63,8 +62,18 @@ class DuckDBEngine:
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
 
-    def register_table(self, table: str, path: Path) -> None:
-        glob = str(path / "**" / "*.parquet").replace("'", "''")
+    def register_table(self, table: str, location: TableLocation) -> None:
+        if location.filesystem is not None:
+            # An object store, through pyarrow's file system: DuckDB scans the Arrow dataset
+            # with projection and filter pushdown, and needs no extension (httpfs would be
+            # downloaded at run time). Every file carries its `trace` column.
+            import pyarrow.dataset as ds
+
+            files = list(location.files)
+            dataset = ds.dataset(files, filesystem=location.filesystem, format="parquet")
+            self.con.register(table, dataset)
+            return
+        glob = str(Path(location.uri) / "**" / "*.parquet").replace("'", "''")
         self.con.execute(
             f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
             "hive_partitioning = true, union_by_name = true)"
@@ -188,55 +197,6 @@ def plain_spark_sql(duckdb_sql: str) -> str:
 
 # ---------------------------------------------------------------- Spark: the engine
 
-_SESSION: Any = None
-
-
-def spark_available(remote: str | None = None) -> str | None:
-    """None when Spark can run here (a local one, or Spark Connect at `remote`); else why not."""
-    try:
-        import pyspark  # noqa: F401
-        import sqlglot  # noqa: F401
-    except ImportError as e:
-        return f"the spark extra is not installed ({e.name} missing)"
-    if not (remote or os.environ.get(SPARK_REMOTE_ENV)) and not (
-        shutil.which("java") or os.environ.get("JAVA_HOME")
-    ):
-        return "no Java on PATH (Spark needs Java 17) and no $TRACES_SPARK_REMOTE"
-    return None
-
-
-def spark_session(remote: str | None = None) -> Any:
-    """A Spark Connect session for `remote` (or $TRACES_SPARK_REMOTE), else one classic
-    session per process, shared: spark-submit's master, $TRACES_SPARK_MASTER or local[2]."""
-    global _SESSION
-    from pyspark.sql import SparkSession
-
-    remote = remote or os.environ.get(SPARK_REMOTE_ENV)
-    if remote:
-        return SparkSession.builder.remote(remote).getOrCreate()
-    if _SESSION is None:
-        builder = SparkSession.builder
-        # Under spark-submit (which starts the JVM and sets PYSPARK_GATEWAY_PORT) the master
-        # comes from --master; else $TRACES_SPARK_MASTER, else local[2].
-        master = os.environ.get(SPARK_MASTER_ENV)
-        if master or "PYSPARK_GATEWAY_PORT" not in os.environ:
-            master = master or "local[2]"
-            builder = builder.master(master)
-        if master and master.startswith("local"):
-            # Small shuffles for a 2-core machine; no web UI; the JVM within a report's budget.
-            builder = (
-                builder.config("spark.sql.shuffle.partitions", "4")
-                .config("spark.ui.enabled", "false")
-                .config("spark.driver.memory", "2g")
-            )
-        _SESSION = (
-            builder.appName("workload-traces")
-            .config("spark.sql.session.timeZone", "UTC")
-            .getOrCreate()
-        )
-        _SESSION.sparkContext.setLogLevel("ERROR")
-    return _SESSION
-
 
 class SparkEngine:
     """Apache Spark over the same lake: local[2] by default, or a Spark Connect URL."""
@@ -252,8 +212,12 @@ class SparkEngine:
         self.spark.conf.set("spark.sql.ansi.enabled", "false")
         self.views: list[str] = []
 
-    def register_table(self, table: str, path: Path) -> None:
-        uri = str(path)
+    def register_table(self, table: str, location: TableLocation) -> None:
+        # Spark reads object stores with its own Hadoop connectors (s3a://, gs://, abfss://),
+        # configured on the cluster: pyarrow's s3:// is Hadoop's s3a://.
+        uri = location.uri
+        if uri.startswith("s3://"):
+            uri = "s3a://" + uri[len("s3://") :]
         df = (
             self.spark.read.option("mergeSchema", "true")
             .option("basePath", uri)

@@ -40,7 +40,7 @@ class TraceReport:
 
 @dataclass
 class Report:
-    lake: Path
+    lake: Path | str
     traces: list[TraceReport]
     comparison: pl.DataFrame
     skipped: list[str]  # traces no analysis applies to (inventories, profiles, ...)
@@ -308,7 +308,7 @@ def render(report: Report, fmt: str) -> str:
 
 
 def write_report(
-    lake_dir: Path,
+    lake_dir: Path | str,
     out: Path,
     fmt: str = "html",
     traces: Sequence[str] | None = None,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,11 +25,12 @@ from ingest.errors import (
 )
 from ingest.lake import Lake, Stage
 from ingest.problems import Rejected
-from ingest.quality import Finding, order_finding, profile
+from ingest.quality import Finding, profile
+from ingest.runner import LocalRunner, Runner, SparkRunner, make_runner, sha256
 from ingest.schema import SCHEMA_VERSION, TABLES
 from ingest.sources import get_source
-from ingest.sources.base import ReadContext, Source, TableQuery
-from ingest.write import connect, csv_rejects, enforce_invariants, run_query, write_rejected
+from ingest.sources.base import ReadContext, Source
+from ingest.write import connect, enforce_invariants, write_rejected
 
 DEFAULT_MAX_REJECTED = 0.01
 
@@ -129,14 +129,6 @@ def plan(
     return plans, skipped
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(4 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _describe(rejects: list[Rejected], n: int = 5) -> list[str]:
     return [r.describe() for r in rejects[:n]]
 
@@ -146,33 +138,44 @@ def ingest_trace(
     p: Plan,
     max_rejected: float = DEFAULT_MAX_REJECTED,
     progress: Progress | None = None,
+    runner: Runner | None = None,
 ) -> TraceResult:
-    """Read, check and write one trace; replace its old data only if everything succeeded."""
+    """Read, check and write one trace; replace its old data only if everything succeeded.
+
+    `runner` runs the source's queries (default: here, on DuckDB; `SparkRunner`: as Spark
+    tasks); the checks, the rejected-row limit and the commit happen here either way."""
     started = time.perf_counter()
     total = sum(f.stat().st_size for f in p.files)
     stage = lake.stage(p.trace)
+    own_runner = runner is None
+    run = runner or LocalRunner()
     con = connect()
     pool = ThreadPoolExecutor(max_workers=1)
     try:
-        # Checksums are computed while DuckDB parses: hashlib releases the GIL.
-        hashes: dict[Path, Future[str]] = {f: pool.submit(_sha256, f) for f in p.files}
+        # Checksums are computed while DuckDB parses (hashlib releases the GIL), or by the
+        # Spark task that reads the file, where the file is.
+        futures: dict[Path, Future[str]] = (
+            {} if isinstance(run, SparkRunner) else {f: pool.submit(sha256, f) for f in p.files}
+        )
         ctx = ReadContext()
         rejects: dict[str, list[Rejected]] = {}
         findings: list[Finding] = []
-        done = 0
+        sums: dict[str, str] = {}
         if progress:
             progress.start(p.trace, total)
-        for part, tq in enumerate(p.source.read(list(p.files), ctx)):
-            size = sum(f.stat().st_size for f in tq.files)
-            report = None if progress is None else _scaled(progress, done, size)
-            written = run_query(con, tq, stage.table_dir(tq.table), part, p.trace, report)
-            before = sum(map(len, rejects.values())) + ctx.rejected_count
-            if tq.rejects:
-                rejects.setdefault(tq.table, []).extend(csv_rejects(con, tq.rejects))
-            findings += _query_findings(con, tq, written, before, rejects, ctx)
-            done += size
-            if progress:
-                progress.update(done)
+        outcomes = list(
+            run.run(
+                p.source.read(list(p.files), ctx),
+                stage.table_dir,
+                p.trace,
+                ctx,
+                progress.update if progress else lambda done: None,
+            )
+        )
+        for outcome in sorted(outcomes, key=lambda o: o.part):
+            rejects.setdefault(outcome.table, []).extend(outcome.rejects)
+            findings += outcome.findings
+            sums.update(outcome.sha256)
         for r in ctx.rejected:
             rejects.setdefault(r.table or p.source.tables[0], []).append(r)
         files_text = ", ".join(str(f) for f in p.files)
@@ -207,8 +210,14 @@ def ingest_trace(
             examples=_describe(all_rejects),
             quality=findings,
         )
+
+        def checksum(f: Path) -> str:
+            if str(f) in sums:
+                return sums[str(f)]
+            return futures[f].result() if f in futures else sha256(f)
+
         files_meta = [
-            {"path": str(f.resolve()), "bytes": f.stat().st_size, "sha256": hashes[f].result()}
+            {"path": str(f.resolve()), "bytes": f.stat().st_size, "sha256": checksum(f)}
             for f in p.files
         ]
         result.seconds = round(time.perf_counter() - started, 3)
@@ -220,37 +229,10 @@ def ingest_trace(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         con.close()
+        if own_runner:
+            run.close()
         if progress:
             progress.finish()
-
-
-def _query_findings(
-    con: Any,
-    tq: TableQuery,
-    written: int,
-    rejected_before: int,
-    rejects: dict[str, list[Rejected]],
-    ctx: ReadContext,
-) -> list[Finding]:
-    files = ", ".join(f.name for f in tq.files)
-    out: list[Finding] = []
-    rejected_now = sum(map(len, rejects.values())) + ctx.rejected_count - rejected_before
-    if written == 0 and rejected_now == 0:
-        out.append(Finding("empty-file", tq.table, len(tq.files), f"{files} gave no rows"))
-    if tq.in_file_order and tq.arrow is None and written:
-        found = order_finding(con, tq.table, tq.sql, files)
-        if tq.rejects:  # the re-read filled the rejects table again: drop the copy
-            con.execute(
-                f"DROP TABLE IF EXISTS {tq.rejects}; DROP TABLE IF EXISTS {tq.rejects}_scan"
-            )
-        if found:
-            out.append(found)
-    return out
-
-
-def _scaled(progress: Progress, base: int, size: int) -> Callable[[float], None]:
-    """A query's 0..1 progress as bytes of the whole trace."""
-    return lambda frac: progress.update(base + int(frac * size))
 
 
 def _check_rejected(
@@ -306,8 +288,12 @@ def ingest_paths(
     trace: str | None = None,
     max_rejected: float = DEFAULT_MAX_REJECTED,
     progress: Progress | None = None,
+    engine: str = "duckdb",
 ) -> IngestReport:
     """Ingest files and folders into the lake at `lake_dir`, one trace at a time.
+
+    `engine` runs each trace's queries here on DuckDB (`duckdb`) or as Spark tasks (`spark`,
+    or a Spark Connect URL `sc://host:port`); see `ingest.runner`.
 
     A trace that fails leaves its old data in place and the others go on; the report lists
     what was written, what failed and why, and which files in folders were skipped.
@@ -322,9 +308,13 @@ def ingest_paths(
         )
     lake = Lake.open(lake_dir, create=True)
     report = IngestReport(skipped=skipped)
-    for p in plans:
-        try:
-            report.results.append(ingest_trace(lake, p, max_rejected, progress))
-        except DataError as e:
-            report.failures.append((p, e))
+    runner = make_runner(engine)
+    try:
+        for p in plans:
+            try:
+                report.results.append(ingest_trace(lake, p, max_rejected, progress, runner))
+            except DataError as e:
+                report.failures.append((p, e))
+    finally:
+        runner.close()
     return report

@@ -1,7 +1,8 @@
 -- Quantiles (p50, p90, p99) of the recorded cold-start total time and of each phase, per group
 -- of $dim (all, region, runtime or trigger; NULL is '(unknown)'), one row per group and part
 -- (total, pod_alloc, code_deploy, deps_deploy, scheduling). Quantiles interpolate linearly
--- between order statistics, as PERCENTILE_CONT does, from one sort that can spill to disk.
+-- between order statistics, as PERCENTILE_CONT does, from the value counts and their running
+-- sum, which spill to disk (see failures_duration.sql).
 WITH base AS (
     SELECT
         COALESCE(
@@ -32,26 +33,36 @@ parts AS (
     UNION ALL
     SELECT grp, 'scheduling', scheduling_s FROM base WHERE scheduling_s IS NOT NULL
 ),
+counted AS (
+    SELECT grp, part, x, COUNT(*) AS c FROM parts GROUP BY grp, part, x
+),
 ranked AS (
     SELECT
         grp,
         part,
         x,
-        CAST(ROW_NUMBER() OVER (PARTITION BY grp, part ORDER BY x) - 1 AS DOUBLE) AS r,
-        CAST(COUNT(*) OVER (PARTITION BY grp, part) - 1 AS DOUBLE) AS m
-    FROM parts
+        CAST(
+            SUM(c) OVER (PARTITION BY grp, part ORDER BY x ROWS UNBOUNDED PRECEDING) - c
+            AS DOUBLE
+        ) AS first_r,
+        CAST(
+            SUM(c) OVER (PARTITION BY grp, part ORDER BY x ROWS UNBOUNDED PRECEDING) - 1
+            AS DOUBLE
+        ) AS last_r,
+        CAST(SUM(c) OVER (PARTITION BY grp, part) - 1 AS DOUBLE) AS m
+    FROM counted
 ),
 picked AS (
     SELECT
         grp,
         part,
         MAX(m) AS m,
-        MAX(CASE WHEN r = FLOOR(m * 0.50) THEN x END) AS lo50,
-        MAX(CASE WHEN r = CEIL(m * 0.50) THEN x END) AS hi50,
-        MAX(CASE WHEN r = FLOOR(m * 0.90) THEN x END) AS lo90,
-        MAX(CASE WHEN r = CEIL(m * 0.90) THEN x END) AS hi90,
-        MAX(CASE WHEN r = FLOOR(m * 0.99) THEN x END) AS lo99,
-        MAX(CASE WHEN r = CEIL(m * 0.99) THEN x END) AS hi99
+        MAX(CASE WHEN FLOOR(m * 0.50) BETWEEN first_r AND last_r THEN x END) AS lo50,
+        MAX(CASE WHEN CEIL(m * 0.50) BETWEEN first_r AND last_r THEN x END) AS hi50,
+        MAX(CASE WHEN FLOOR(m * 0.90) BETWEEN first_r AND last_r THEN x END) AS lo90,
+        MAX(CASE WHEN CEIL(m * 0.90) BETWEEN first_r AND last_r THEN x END) AS hi90,
+        MAX(CASE WHEN FLOOR(m * 0.99) BETWEEN first_r AND last_r THEN x END) AS lo99,
+        MAX(CASE WHEN CEIL(m * 0.99) BETWEEN first_r AND last_r THEN x END) AS hi99
     FROM ranked
     GROUP BY grp, part
 )

@@ -44,36 +44,54 @@ base AS (
         END AS grp
     FROM sized
 ),
-ranked AS (
-    SELECT grp, ROW_NUMBER() OVER (ORDER BY COUNT(*) DESC, grp) AS rk
+-- Aggregate first, fold small groups after: the fold then touches one row per (group,
+-- status), not every row, and nothing row-sized is kept for a second pass.
+grouped AS (
+    SELECT
+        grp,
+        status,
+        COUNT(*) AS n,
+        COUNT(duration_s) AS n_timed,
+        SUM(duration_s) AS seconds,
+        SUM(duration_s * num_gpus) AS gpu_seconds,
+        SUM(duration_s * num_cpus) AS cpu_seconds,
+        SUM(input_tokens) AS input_tokens,
+        SUM(output_tokens) AS output_tokens
     FROM base
+    GROUP BY grp, status
+),
+ranked AS (
+    SELECT grp, ROW_NUMBER() OVER (ORDER BY SUM(n) DESC, grp) AS rk
+    FROM grouped
     WHERE grp IS NOT NULL
     GROUP BY grp
 ),
 labelled AS (
     SELECT
         CASE
-            WHEN b.grp IS NULL THEN '(unknown)'
-            WHEN $top <= 0 OR r.rk <= $top THEN b.grp
+            WHEN g.grp IS NULL THEN '(unknown)'
+            WHEN $top <= 0 OR r.rk <= $top THEN g.grp
             ELSE '(other)'
         END AS grp,
-        b.status,
-        b.duration_s,
-        b.input_tokens,
-        b.output_tokens,
-        b.num_gpus,
-        b.num_cpus
-    FROM base AS b
-    LEFT JOIN ranked AS r ON r.grp = b.grp
+        g.status,
+        g.n,
+        g.n_timed,
+        g.seconds,
+        g.gpu_seconds,
+        g.cpu_seconds,
+        g.input_tokens,
+        g.output_tokens
+    FROM grouped AS g
+    LEFT JOIN ranked AS r ON r.grp = g.grp
 )
 SELECT
     grp,
     status,
-    COUNT(*) AS n,
-    COUNT(duration_s) AS n_timed,
-    SUM(duration_s) / 3600.0 AS hours,
-    SUM(duration_s * num_gpus) / 3600.0 AS gpu_hours,
-    SUM(duration_s * num_cpus) / 3600.0 AS cpu_hours,
+    CAST(SUM(n) AS BIGINT) AS n,
+    CAST(SUM(n_timed) AS BIGINT) AS n_timed,
+    SUM(seconds) / 3600.0 AS hours,
+    SUM(gpu_seconds) / 3600.0 AS gpu_hours,
+    SUM(cpu_seconds) / 3600.0 AS cpu_hours,
     CAST(SUM(input_tokens) AS DOUBLE) AS input_tokens,
     CAST(SUM(output_tokens) AS DOUBLE) AS output_tokens
 FROM labelled

@@ -1,8 +1,9 @@
 -- Duration (requests.duration_s, jobs.run_s) per final status of one trace from $source
 -- (requests or jobs, in the arrivals view), and pooled over the unsuccessful statuses (failed,
 -- cancelled, timeout, killed, evicted): the time to failure. Quantiles interpolate linearly
--- between order statistics (as PERCENTILE_CONT does), from one sort that can spill to disk
--- rather than one in-memory state per quantile.
+-- between order statistics (as PERCENTILE_CONT does), found from the value counts and their
+-- running sum: a GROUP BY and a sort of distinct values, both of which spill to disk, where
+-- PERCENTILE_CONT keeps every row in memory.
 WITH base AS (
     SELECT status, duration_s AS x
     FROM arrivals
@@ -15,33 +16,41 @@ tagged AS (
     FROM base
     WHERE status IN ('failed', 'cancelled', 'timeout', 'killed', 'evicted')
 ),
+counted AS (
+    SELECT grp, x, COUNT(*) AS c, SUM(x) AS s FROM tagged GROUP BY grp, x
+),
 ranked AS (
     SELECT
         grp,
         x,
-        CAST(ROW_NUMBER() OVER (PARTITION BY grp ORDER BY x) - 1 AS DOUBLE) AS r,
-        CAST(COUNT(*) OVER (PARTITION BY grp) - 1 AS DOUBLE) AS m
-    FROM tagged
+        c,
+        s,
+        CAST(SUM(c) OVER (PARTITION BY grp ORDER BY x ROWS UNBOUNDED PRECEDING) - c AS DOUBLE)
+            AS first_r,
+        CAST(SUM(c) OVER (PARTITION BY grp ORDER BY x ROWS UNBOUNDED PRECEDING) - 1 AS DOUBLE)
+            AS last_r,
+        CAST(SUM(c) OVER (PARTITION BY grp) - 1 AS DOUBLE) AS m
+    FROM counted
 ),
 picked AS (
     SELECT
         grp,
-        COUNT(*) AS n,
-        AVG(x) AS mean_s,
+        CAST(SUM(c) AS BIGINT) AS n,
+        SUM(s) / SUM(c) AS mean_s,
         MAX(x) AS max_s,
         MAX(m) AS m,
-        MAX(CASE WHEN r = FLOOR(m * 0.10) THEN x END) AS lo10,
-        MAX(CASE WHEN r = CEIL(m * 0.10) THEN x END) AS hi10,
-        MAX(CASE WHEN r = FLOOR(m * 0.25) THEN x END) AS lo25,
-        MAX(CASE WHEN r = CEIL(m * 0.25) THEN x END) AS hi25,
-        MAX(CASE WHEN r = FLOOR(m * 0.50) THEN x END) AS lo50,
-        MAX(CASE WHEN r = CEIL(m * 0.50) THEN x END) AS hi50,
-        MAX(CASE WHEN r = FLOOR(m * 0.75) THEN x END) AS lo75,
-        MAX(CASE WHEN r = CEIL(m * 0.75) THEN x END) AS hi75,
-        MAX(CASE WHEN r = FLOOR(m * 0.90) THEN x END) AS lo90,
-        MAX(CASE WHEN r = CEIL(m * 0.90) THEN x END) AS hi90,
-        MAX(CASE WHEN r = FLOOR(m * 0.99) THEN x END) AS lo99,
-        MAX(CASE WHEN r = CEIL(m * 0.99) THEN x END) AS hi99
+        MAX(CASE WHEN FLOOR(m * 0.10) BETWEEN first_r AND last_r THEN x END) AS lo10,
+        MAX(CASE WHEN CEIL(m * 0.10) BETWEEN first_r AND last_r THEN x END) AS hi10,
+        MAX(CASE WHEN FLOOR(m * 0.25) BETWEEN first_r AND last_r THEN x END) AS lo25,
+        MAX(CASE WHEN CEIL(m * 0.25) BETWEEN first_r AND last_r THEN x END) AS hi25,
+        MAX(CASE WHEN FLOOR(m * 0.50) BETWEEN first_r AND last_r THEN x END) AS lo50,
+        MAX(CASE WHEN CEIL(m * 0.50) BETWEEN first_r AND last_r THEN x END) AS hi50,
+        MAX(CASE WHEN FLOOR(m * 0.75) BETWEEN first_r AND last_r THEN x END) AS lo75,
+        MAX(CASE WHEN CEIL(m * 0.75) BETWEEN first_r AND last_r THEN x END) AS hi75,
+        MAX(CASE WHEN FLOOR(m * 0.90) BETWEEN first_r AND last_r THEN x END) AS lo90,
+        MAX(CASE WHEN CEIL(m * 0.90) BETWEEN first_r AND last_r THEN x END) AS hi90,
+        MAX(CASE WHEN FLOOR(m * 0.99) BETWEEN first_r AND last_r THEN x END) AS lo99,
+        MAX(CASE WHEN CEIL(m * 0.99) BETWEEN first_r AND last_r THEN x END) AS hi99
     FROM ranked
     GROUP BY grp
 )
