@@ -414,9 +414,7 @@ def report(
             bar.update(task, description=what, completed=done, total=total)
 
         try:
-            result = write_report(
-                _read_lake(lake), target, fmt, trace or None, progress, engine
-            )
+            result = write_report(_read_lake(lake), target, fmt, trace or None, progress, engine)
         except RuntimeError as e:  # the spark extra or Java is missing
             raise typer.BadParameter(str(e), param_hint="--engine") from None
     size = target.stat().st_size

@@ -247,11 +247,13 @@ def recorded(db: LakeDB, trace: str, dim: str = "all") -> pl.DataFrame:
     <phase>_mean_s, <phase>_p50_s, <phase>_p90_s and <phase>_p99_s.
     """
     out = db.query_rounded("coldstarts_recorded_by", trace=trace, dim=dim)
-    quantiles = db.query_rounded("coldstarts_recorded_quantiles", trace=trace, dim=dim)
+    quantiles = rounded_table(
+        db.quantiles("coldstarts_recorded_values", (0.5, 0.9, 0.99), trace=trace, dim=dim)
+    )
     for part in ("total", *PHASES):
         prefix = "" if part == "total" else f"{part}_"
         q = quantiles.filter(pl.col("part") == part).select(
-            "grp", *[pl.col(c).alias(prefix + c) for c in ("p50_s", "p90_s", "p99_s")]
+            "grp", *[pl.col(c).alias(f"{prefix}{c}_s") for c in ("p50", "p90", "p99")]
         )
         out = out.join(q, on="grp", how="left", maintain_order="left")
     return out

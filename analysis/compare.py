@@ -50,9 +50,8 @@ def headline(db: LakeDB, sections: dict[str, list[Section]]) -> pl.DataFrame:
     Median durations come from the lake itself (requests.duration_s, jobs.run_s): no section
     owns them and every trace with durations should show one.
     """
-    durations = {
-        row["trace"]: row["duration_p50_s"] for row in db.query("compare_durations").to_dicts()
-    }
+    medians = db.quantiles("compare_duration_values", (0.5,))
+    durations = dict(zip(medians["grp"].to_list(), medians["p50"].to_list(), strict=True))
     rows = []
     for trace, secs in sorted(sections.items()):
         if not secs:

@@ -10,6 +10,7 @@ through here.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -124,6 +125,31 @@ class LakeDB:
         """Run analysis/queries/<name>.sql with $name parameters."""
         return self.sql(query_text(name), **params)
 
+    def quantiles(self, name: str, qs: Sequence[float], **params: Any) -> pl.DataFrame:
+        """Statistics of the values analysis/queries/<name>.sql selects as (grp, part, x) rows:
+        one row per (grp, part), sorted, with n, mean, x_min, x_max and a column per quantile
+        in `qs` named by `quantile_name` (p10, p50, p99.9). One query, queries/quantiles.sql,
+        computes them all, on either engine, spilling to disk."""
+        head = "WITH counted AS ("
+        body = query_text("quantiles")
+        if head not in body:  # pragma: no cover - guards the text splice below
+            raise ValueError("quantiles.sql must start its CTEs with `WITH counted AS (`")
+        text = body.replace(
+            head, f"WITH quantile_input AS (\n{query_text(name)}\n),\n{head[5:]}", 1
+        )
+        long = self.sql(text, qs=[float(q) for q in qs], **params)
+        keys = ["grp", "part", "n", "mean", "x_min", "x_max"]
+        names = {float(q): quantile_name(q) for q in qs}
+        if long.is_empty():
+            return long.select(keys).with_columns(
+                [pl.lit(None, dtype=pl.Float64).alias(name) for name in names.values()]
+            )
+        labelled = long.with_columns(
+            pl.col("q").replace_strict(names, return_dtype=pl.String).alias("q")
+        )
+        wide = labelled.pivot(on="q", index=keys, values="value", sort_columns=False)
+        return wide.select(*keys, *[names[float(q)] for q in qs]).sort("grp", "part")
+
     def query_rounded(self, name: str, **params: Any) -> pl.DataFrame:
         """`query`, with float columns rounded by `rounded_table`: the same for the same lake."""
         return rounded_table(self.query(name, **params))
@@ -137,6 +163,11 @@ class LakeDB:
 
     def close(self) -> None:
         self.engine.close()
+
+
+def quantile_name(q: float) -> str:
+    """The column of quantile q: p10 for 0.1, p99.9 for 0.999."""
+    return f"p{q * 100:.6g}"
 
 
 def rounded_table(df: pl.DataFrame, digits: int = 10) -> pl.DataFrame:

@@ -18,7 +18,7 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
-from analysis.db import LakeDB
+from analysis.db import LakeDB, quantile_name
 from analysis.db import rounded_table as rounded_table  # re-exported
 from analysis.section import Section
 
@@ -199,7 +199,14 @@ def time_to_failure(db: LakeDB, trace: str) -> pl.DataFrame:
     unit = unit_of(db, trace)
     if unit is None:
         return pl.DataFrame()
-    return db.query_rounded("failures_duration", source=unit.table, trace=trace)
+    qs = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)
+    df = db.quantiles("failures_duration_values", qs, source=unit.table, trace=trace)
+    seconds = [pl.col(quantile_name(q)).alias(f"{quantile_name(q)}_s") for q in qs]
+    return rounded_table(
+        df.select(
+            "grp", "n", pl.col("mean").alias("mean_s"), *seconds, pl.col("x_max").alias("max_s")
+        )
+    )
 
 
 def over_time(db: LakeDB, trace: str, max_bins: int = MAX_BINS) -> pl.DataFrame:

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import polars as pl
 from scipy import stats
 
-from analysis.db import LakeDB
+from analysis.db import LakeDB, quantile_name
 from analysis.section import Section
 
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)
@@ -239,8 +239,15 @@ def lengths_by_service(db: LakeDB, trace: str, top: int = TOP_SERVICES) -> pl.Da
 
 def ratio(db: LakeDB, trace: str) -> dict[str, Any]:
     """Output/input ratio of finished requests: n, mean and QUANTILES."""
-    row = db.query("tokens_ratio", trace=trace).to_dicts()[0]
-    return _numbers(row)
+    return _summary(db, "tokens_ratio_values", trace)
+
+
+def _summary(db: LakeDB, values: str, trace: str) -> dict[str, Any]:
+    """n, mean and QUANTILES of the one group a *_values query selects (n 0 when empty)."""
+    df = db.quantiles(values, QUANTILES, trace=trace)
+    if df.is_empty():
+        return {"n": 0, "mean": None, **{quantile_name(q): None for q in QUANTILES}}
+    return _numbers(df.drop("grp", "part", "x_min", "x_max").to_dicts()[0])
 
 
 def pearson_from_sums(n: int, sa: int, sb: int, saa: int, sbb: int, sab: int) -> float | None:
@@ -264,7 +271,13 @@ def spearman(db: LakeDB, trace: str) -> float | None:
 
 def output_by_input(db: LakeDB, trace: str) -> pl.DataFrame:
     """Output length (mean, p50, p90) per half-octave bin of input length."""
-    return db.query("tokens_output_by_input", trace=trace)
+    bins = db.query("tokens_output_by_input", trace=trace)
+    spread = db.quantiles("tokens_output_by_input_values", (0.5, 0.9), trace=trace).select(
+        pl.col("grp").alias("bin"),
+        pl.col("p50").alias("output_p50"),
+        pl.col("p90").alias("output_p90"),
+    )
+    return bins.join(spread, on="bin", how="left", maintain_order="left")
 
 
 def sessions(db: LakeDB, trace: str) -> dict[str, Any] | None:
@@ -280,9 +293,9 @@ def sessions(db: LakeDB, trace: str) -> dict[str, Any] | None:
         "single_turn_share": float(c[t == 1].sum() / c.sum()),
         "turns": summarize(t, c),
     }
-    gaps = db.query("tokens_session_gaps", trace=trace).to_dicts()[0]
+    gaps = _summary(db, "tokens_session_gap_values", trace)
     if gaps["n"]:
-        out["gap_s"] = _numbers(gaps)
+        out["gap_s"] = gaps
     return out
 
 

@@ -1,8 +1,10 @@
-"""How the full report scales: DuckDB at 10M, 50M and 100M generated requests, Spark at 10M.
+"""How ingest and the full report scale: DuckDB at 10M, 50M and 100M generated requests, Spark
+(local[2]) at 10M.
 
 Each lake is generated as benchmarks/report.py does (half the rows in the Azure LLM 2023
 format, half in the BurstGPT format), ingested with `traces ingest`, then characterized by
-`analysis.report.write_report` to JSON in a fresh process per engine. Peak RSS is that of the
+`analysis.report.write_report` to JSON in a fresh process per engine (ingest too: with
+`--engine spark` at the Spark sizes, one Spark task per generated file). Peak RSS is that of the
 whole process tree (Spark's JVM included), sampled every 0.2 s. Cost should grow linearly with
 the rows and memory stay bounded (DuckDB spills beyond its 1 GB limit). Not a timed test.
 
@@ -103,22 +105,27 @@ def main() -> None:
             burst = work / "BurstGPT_bench.csv"
             bench_ingest.generate(azure, rows // 2)
             bench_report.generate_burstgpt(burst, rows - rows // 2)
-            lake = work / "lake"
-            argv = ["traces", "ingest", str(azure), str(burst), "--lake", str(lake)]
-            ingest_s, _, error = run(INGEST.format(argv=argv))
-            if error:
-                raise SystemExit(f"ingest of {rows:,} rows failed: {error}")
+            engines = ["duckdb"] + (["spark"] if rows in args.spark_sizes else [])
+            ingest_s = {}
+            for engine in engines:
+                # the lake each engine ingested: the same rows (tests/spark checks equality)
+                lake = work / f"lake-{engine}"
+                argv = ["traces", "ingest", str(azure), str(burst), "--lake", str(lake)]
+                argv += ["--engine", engine]
+                ingest_s[engine], _, error = run(INGEST.format(argv=argv))
+                if error:
+                    raise SystemExit(f"{engine} ingest of {rows:,} rows failed: {error}")
             azure.unlink()
             burst.unlink()
-            engines = ["duckdb"] + (["spark"] if rows in args.spark_sizes else [])
             for engine in engines:
                 out = work / f"report-{engine}.json"
+                lake = work / f"lake-{engine}"
                 seconds, peak, error = run(
                     REPORT.format(lake=str(lake), out=str(out), engine=engine)
                 )
                 took = f"failed after {seconds:.1f}: {error}" if error else f"{seconds:.1f}"
                 print(
-                    f"| {rows:,} | {engine} | {ingest_s:.1f} | {took} | {peak:,.0f} MiB |",
+                    f"| {rows:,} | {engine} | {ingest_s[engine]:.1f} | {took} | {peak:,.0f} MiB |",
                     flush=True,
                 )
 

@@ -298,6 +298,11 @@ def ingest_paths(
     A trace that fails leaves its old data in place and the others go on; the report lists
     what was written, what failed and why, and which files in folders were skipped.
     """
+    if engine != "duckdb":
+        # Spark tasks run elsewhere (another working directory, another machine): they must
+        # be handed absolute paths, which a shared file system then resolves the same way.
+        paths = [Path(p).resolve() for p in paths]
+        lake_dir = Path(lake_dir).resolve()
     plans, skipped = plan(paths, source, trace)
     if not plans:
         raise NoInput(

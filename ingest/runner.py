@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import shutil
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ from ingest.sources.base import ReadContext, TableQuery
 from ingest.write import ProgressFn, connect, csv_rejects, run_query
 
 ENGINES = ("duckdb", "spark")
+ATTEMPT_PREFIX = "_attempt-"
 
 
 @dataclass
@@ -41,6 +44,7 @@ class QueryOutcome:
     rejects: list[Rejected]
     findings: list[Finding]
     sha256: dict[str, str] = field(default_factory=dict)  # input files hashed by the task
+    attempt_dir: str | None = None  # Spark: where this attempt wrote, to be moved into place
 
 
 def execute(
@@ -159,18 +163,33 @@ class _Task:
 
 
 def _run_task(task: _Task) -> QueryOutcome:
-    """Body of a Spark task: a fresh DuckDB connection, one query, the inputs' checksums."""
+    """Body of a Spark task: a fresh DuckDB connection, one query, the inputs' checksums.
+
+    Each attempt writes into its own folder: Spark may run a task twice (a retry after a lost
+    executor, speculation), and only the attempt whose result reaches the driver is kept."""
+    attempt = task.out_dir / f"{ATTEMPT_PREFIX}{task.part}-{uuid.uuid4().hex[:12]}"
     con = connect()
     try:
         # Spark gives each task `spark.task.cpus` cores; DuckDB must not take them all, and a
         # task's memory is shared with the other tasks of its executor.
         con.execute(f"SET threads = {task.threads}")
         con.execute("SET memory_limit = '1GB'")
-        outcome = execute(con, task.query, task.out_dir, task.part, task.trace)
+        outcome = execute(con, task.query, attempt, task.part, task.trace)
     finally:
         con.close()
     outcome.sha256 = {str(f): sha256(f) for f in task.query.files}
+    outcome.attempt_dir = str(attempt)
     return outcome
+
+
+def _keep_attempt(outcome: QueryOutcome, out_dir: Path) -> None:
+    """Move the kept attempt's files into the stage; drop every other attempt's folder."""
+    if outcome.attempt_dir:
+        attempt = Path(outcome.attempt_dir)
+        for f in sorted(attempt.glob("*.parquet")) if attempt.is_dir() else []:
+            f.rename(out_dir / f.name)
+    for other in out_dir.glob(f"{ATTEMPT_PREFIX}{outcome.part}-*"):
+        shutil.rmtree(other, ignore_errors=True)
 
 
 def _spark_partition(batches: Iterator[Any]) -> Iterator[Any]:
@@ -232,7 +251,9 @@ class SparkRunner:
                 streamed.append((part, tq))
         done = 0
         if tasks:
+            out_dirs = {t.part: t.out_dir for t in tasks}
             for outcome in self._submit(tasks):
+                _keep_attempt(outcome, out_dirs[outcome.part])
                 done += sizes[outcome.part]
                 progress(done)
                 yield outcome

@@ -41,6 +41,8 @@ def spark_session(remote: str | None = None) -> Any:
     """A Spark Connect session for `remote` (or $TRACES_SPARK_REMOTE), else one classic
     session per process, shared: spark-submit's master, $TRACES_SPARK_MASTER or local[2]."""
     global _SESSION
+    # pyspark warns about pandas 3 on import and on every Arrow transfer; it works here.
+    warnings.filterwarnings("ignore", message=PANDAS_WARNING, category=FutureWarning)
     from pyspark.sql import SparkSession
 
     remote = remote or os.environ.get(SPARK_REMOTE_ENV)
@@ -69,7 +71,6 @@ def spark_session(remote: str | None = None) -> Any:
             )
             # pyspark warns about pandas 3 in every process that touches Arrow, workers too.
             os.environ.setdefault("PYTHONWARNINGS", f"ignore:{PANDAS_WARNING}:FutureWarning")
-        warnings.filterwarnings("ignore", message=PANDAS_WARNING, category=FutureWarning)
         _SESSION = (
             builder.appName("workload-traces")
             .config("spark.sql.session.timeZone", "UTC")

@@ -115,6 +115,12 @@ def _guarded(reader: pa.RecordBatchReader, caught: list[TracesError]) -> pa.Reco
 def _duck_error(tq: TableQuery, e: duckdb.Error) -> DataError:
     files = ", ".join(str(f) for f in tq.files)
     text = str(e).splitlines()[0]
+    if "No files found" in text:
+        return DataError(
+            f"{files}: not found where the query ran ({text}). On Spark, every executor must "
+            "see the input files and the lake at the same absolute paths as this machine "
+            "(a shared file system)."
+        )
     if isinstance(e, duckdb.IOException) or "gzip" in text.lower():
         return CorruptFile(
             f"{files}: the file cannot be read to the end ({text}). It is probably truncated "

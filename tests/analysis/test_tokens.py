@@ -153,6 +153,15 @@ def test_sql_matches_plain_python_on_random_requests(tmp_path: Path) -> None:
         n = tokens.section(db, "mooncake_random").numbers
         assert n["input"]["p90"] == pytest.approx(np.quantile(x, 0.9))
         assert n["ratio"]["p99"] == pytest.approx(np.quantile(y / x, 0.99))
+        # grouped quantiles (value counts + running sums per bin) against numpy per bin
+        bins = tokens.output_by_input(db, "mooncake_random")
+        which = np.floor(2 * np.log(x) / np.log(2) + 1e-9)
+        assert bins["bin"].to_list() == sorted(set(which.tolist()))
+        for row in bins.iter_rows(named=True):
+            out = y[which == row["bin"]]
+            assert row["n"] == len(out) and row["output_mean"] == pytest.approx(out.mean())
+            assert row["output_p50"] == pytest.approx(np.quantile(out, 0.5))
+            assert row["output_p90"] == pytest.approx(np.quantile(out, 0.9))
     finally:
         db.close()
 

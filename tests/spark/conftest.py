@@ -51,3 +51,76 @@ def spark_db(sample_lake: Path, spark: Any) -> Iterator[LakeDB]:
     db = LakeDB(sample_lake, engine=SparkEngine(session=spark))
     yield db
     db.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def spark_connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Spark Connect server (local[2]) started from the pyspark install, as a user would with
+    `spark-submit --class org.apache.spark.sql.connect.service.SparkConnectServer`."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    why = spark_available()
+    if why:
+        pytest.skip(f"Spark Connect tests need Spark: {why}")
+    try:
+        import grpc  # noqa: F401
+    except ImportError:
+        pytest.skip("Spark Connect needs pyspark[connect] (grpcio): pip install -e '.[spark]'")
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    port = _free_port()
+    log = tmp_path_factory.mktemp("spark-connect") / "server.log"
+    env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable}
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [
+                str(home / "bin" / "spark-submit"),
+                "--class",
+                "org.apache.spark.sql.connect.service.SparkConnectServer",
+                "--master",
+                "local[2]",
+                "--conf",
+                f"spark.connect.grpc.binding.port={port}",
+                "--conf",
+                "spark.ui.enabled=false",
+                "--conf",
+                "spark.sql.shuffle.partitions=4",
+                "spark-internal",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            # its own working directory, as on a real server: relative paths must not work
+            cwd=tmp_path_factory.mktemp("spark-connect-cwd"),
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"Spark Connect server exited: {log.read_text()[-2000:]}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                pytest.fail(f"Spark Connect server did not listen: {log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
