@@ -79,6 +79,18 @@ def test_every_section_agrees(reports: tuple[dict[str, Any], dict[str, Any]], tr
     assert mismatches(duck["traces"][trace], spark["traces"][trace]) == []
 
 
+def test_the_json_reports_are_byte_identical(
+    reports: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """Stronger than the tolerance above, and true today: quantiles use the same arithmetic on
+    both engines and sums are exact or rounded. If an engine upgrade breaks this, the
+    tolerance tests say whether the difference matters."""
+    from analysis.db import dumps
+
+    duck, spark = reports
+    assert dumps(duck) == dumps(spark)
+
+
 def test_comparison_agrees(reports: tuple[dict[str, Any], dict[str, Any]]) -> None:
     duck, spark = reports
     assert mismatches(duck["comparison"], spark["comparison"]) == []
