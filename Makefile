@@ -38,7 +38,7 @@ bench: .venv/installed
 	$(PY) benchmarks/report.py
 	$(PY) benchmarks/predict.py
 
-# scale: DuckDB report at 10M/50M/100M generated requests, Spark at 10M (about 15 min)
+# scale: ingest + full report at 10M/50M/100M generated requests on DuckDB, Spark at 10M (~10 min)
 scale: .venv/installed
 	$(PY) -m pip install --quiet -e '.[dev,spark]'
 	$(PY) benchmarks/scale.py

@@ -7,6 +7,7 @@ Typed errors from the packages become one short paragraph and an exit code (1 fo
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -84,7 +85,17 @@ def _engine(engine: str) -> str:
 
 
 def _lake(path: Path | None) -> Path:
-    return path if path is not None else default_lake_path()
+    """A local lake directory. Object-store URIs (which a Path folds to `s3:/...`) are for the
+    commands that read in place (report, info): say so rather than make a folder `s3:`."""
+    lake = path if path is not None else default_lake_path()
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", str(lake)):  # not C:/ on Windows
+        raise typer.BadParameter(
+            f"{lake}: this command needs a local lake directory. `traces report` and `traces "
+            "info` read a lake in object storage in place; to ingest, write a local lake and "
+            "copy it up (aws s3 sync lake s3://bucket/lake).",
+            param_hint="--lake",
+        )
+    return lake
 
 
 def _read_lake(location: str | None) -> Path | str:
@@ -352,9 +363,14 @@ def info(lake: ReadLakeOption = None) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
+    query = (
+        "Query the lake with DuckDB: "
+        f"read_parquet('{lake_dir}/requests/**/*.parquet', hive_partitioning=true)"
+        if isinstance(where, Lake)
+        else f"Characterize it in place with `traces report --lake {lake_dir}`."
+    )
     out.print(
-        "Relative traces are anchored at 1970-01-01 UTC. Query the lake with DuckDB: "
-        f"read_parquet('{lake_dir}/requests/**/*.parquet', hive_partitioning=true)",
+        f"Relative traces are anchored at 1970-01-01 UTC. {query}",
         markup=False,
         highlight=False,
     )

@@ -107,3 +107,12 @@ def test_a_prefix_without_a_lake_says_how_to_put_one_there(
     code, _, err = cli("report", "--lake", empty)
     assert code == 1
     assert "No lake at s3://lakes/nothing-here" in err and "aws s3 sync" in err
+
+
+def test_ingest_into_a_bucket_is_refused_with_the_way_to_do_it(
+    cli, shared: Path, tmp_path: Path
+) -> None:
+    azure = shared / "llm_serving/azure_llm_inference_2023/AzureLLMInferenceTrace_conv.csv"
+    code, _, err = cli("ingest", azure, "--lake", "s3://bucket/lake")
+    assert code == 2 and "needs a local lake directory" in err and "aws s3 sync" in err
+    assert not Path("s3:").exists()
