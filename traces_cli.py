@@ -429,10 +429,7 @@ def report(
         def progress(what: str, done: int, total: int) -> None:
             bar.update(task, description=what, completed=done, total=total)
 
-        try:
-            result = write_report(_read_lake(lake), target, fmt, trace or None, progress, engine)
-        except RuntimeError as e:  # the spark extra or Java is missing
-            raise typer.BadParameter(str(e), param_hint="--engine") from None
+        result = write_report(_read_lake(lake), target, fmt, trace or None, progress, engine)
     size = target.stat().st_size
     out.print(
         f"Wrote {target} ({size / 1024:,.0f} KiB): {len(result.traces)} trace(s) characterized"

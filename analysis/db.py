@@ -10,6 +10,7 @@ through here.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -28,13 +29,21 @@ QUERIES = Path(__file__).resolve().parent / "queries"
 VIEWS = ("arrivals", "invocations")  # analysis/queries/view_<name>.sql, over the tables
 
 
+INCLUDE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
 @cache
 def query_text(name: str) -> str:
-    """The SQL of analysis/queries/<name>.sql."""
+    """The SQL of analysis/queries/<name>.sql, with each `{{fragment}}` replaced by the text of
+    queries/fragment.sql (fragments are named with a leading `_`; they may include others)."""
     path = QUERIES / f"{name}.sql"
     if not path.is_file():
         raise FileNotFoundError(f"No query {name!r} in {QUERIES}")
-    return path.read_text()
+    text = path.read_text()
+    for line in text.splitlines():
+        if line.lstrip().startswith("--") and INCLUDE.search(line):
+            raise ValueError(f"{path}: an include in a comment would be expanded: {line.strip()}")
+    return INCLUDE.sub(lambda m: query_text(m.group(1)).rstrip(), text)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from ingest.errors import UsageError
 from ingest.lake import TableLocation
 from ingest.spark import spark_available, spark_session
 
@@ -73,7 +74,9 @@ class DuckDBEngine:
             dataset = ds.dataset(files, filesystem=location.filesystem, format="parquet")
             self.con.register(table, dataset)
             return
-        glob = str(Path(location.uri) / "**" / "*.parquet").replace("'", "''")
+        # Exactly the layout's depth: a folder such as `_attempt-*` (a Spark task's leftover)
+        # or `_q0` inside a trace is never read, as Spark skips `_` folders too.
+        glob = str(Path(location.uri) / "trace=*" / "*.parquet").replace("'", "''")
         self.con.execute(
             f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
             "hive_partitioning = true, union_by_name = true)"
@@ -278,9 +281,12 @@ def make_engine(engine: str | Engine = "duckdb", **options: Any) -> Engine:
     if engine == "spark" or engine.startswith("sc://"):
         why = spark_available(engine if engine.startswith("sc://") else None)
         if why:
-            raise RuntimeError(f"--engine spark: {why}. Install with: pip install '.[spark]'")
+            raise UsageError(
+                f"--engine spark: {why}. Install with: pip install '.[spark]' (and Java 17 "
+                "for a local Spark)."
+            )
         return SparkEngine(remote=engine if engine.startswith("sc://") else None)
-    raise ValueError(
+    raise UsageError(
         f"unknown engine {engine!r}; use one of {', '.join(ENGINES)} or a Spark Connect "
         "URL (sc://host:15002)"
     )

@@ -97,9 +97,6 @@ class Lake:
     def manifest_path(self, trace: str) -> Path:
         return self.root / MANIFESTS / f"{trace}.json"
 
-    def table_glob(self, table: str) -> str:
-        return str(self.root / table / "**" / "*.parquet")
-
     def table_location(self, table: str) -> TableLocation:
         return TableLocation(str(self.root / table))
 

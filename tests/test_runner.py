@@ -38,3 +38,25 @@ def test_the_cli_refuses_an_unknown_engine(cli, shared: Path, tmp_path: Path) ->
     code, _, err = cli("ingest", shared / AZURE, "--lake", tmp_path / "l", "--engine", "flink")
     assert code == 2 and "--engine" in err and "sc://host:port" in err
     assert not (tmp_path / "l").exists()
+
+
+def test_a_stray_attempt_folder_in_the_lake_is_never_read(
+    cli, shared: Path, tmp_path: Path
+) -> None:
+    """A speculative Spark attempt that outlives its job may leave `_attempt-*` behind."""
+    import shutil
+
+    from analysis.db import LakeDB
+
+    lake = tmp_path / "lake"
+    assert cli("ingest", shared / AZURE, "--lake", lake)[0] == 0
+    trace_dir = lake / "requests" / "trace=azure_llm_2023_conv"
+    stray = trace_dir / "_attempt-0-0123456789ab"
+    stray.mkdir()
+    for f in trace_dir.glob("*.parquet"):
+        shutil.copy(f, stray / f.name)
+    db = LakeDB(lake)
+    try:
+        assert db.scalar("SELECT count(*) FROM requests") == 19_366
+    finally:
+        db.close()

@@ -2,16 +2,19 @@
 -- last arrival in epoch seconds, and the moments of the gaps between consecutive arrivals.
 -- $service, $tenant and $job_type: one group only (NULL = all). $tie_s: half a clock tick;
 -- shorter gaps are two arrivals read in the same tick.
-WITH times AS (
-    SELECT EXTRACT(EPOCH FROM arrival_ts) AS t
+WITH to_rank AS (
+    SELECT EXTRACT(EPOCH FROM arrival_ts) AS x
     FROM arrivals
     WHERE source = $source AND trace = $trace AND arrival_ts IS NOT NULL
         AND ($service IS NULL OR service = $service)
         AND ($tenant IS NULL OR tenant = $tenant)
         AND ($job_type IS NULL OR job_type = $job_type)
-), gaps AS (
-    SELECT t, t - LAG(t) OVER (ORDER BY t) AS gap
-    FROM times
+),
+ranked AS (
+    {{_ranked}}
+),
+gaps AS (
+    SELECT x AS t, x - prev_x AS gap FROM ranked
 )
 SELECT COUNT(*) AS events,
        MIN(t) AS first_s,

@@ -8,6 +8,7 @@ import pytest
 
 from analysis import engines
 from analysis.db import LakeDB
+from ingest.errors import UsageError
 
 
 def test_duckdb_is_the_default(db: LakeDB) -> None:
@@ -17,7 +18,7 @@ def test_duckdb_is_the_default(db: LakeDB) -> None:
 
 
 def test_unknown_engine_is_refused(sample_lake: Path) -> None:
-    with pytest.raises(ValueError, match="unknown engine 'presto'"):
+    with pytest.raises(UsageError, match="unknown engine 'presto'"):
         LakeDB(sample_lake, engine="presto")
 
 
@@ -25,5 +26,5 @@ def test_spark_without_its_extra_says_how_to_install(
     sample_lake: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(engines, "spark_available", lambda remote=None: "pyspark missing")
-    with pytest.raises(RuntimeError, match=r"pip install '\.\[spark\]'"):
+    with pytest.raises(UsageError, match=r"pip install '\.\[spark\]'"):
         LakeDB(sample_lake, engine="spark")
