@@ -97,6 +97,17 @@ def lake_sql(lake_dir: Path, sql: str) -> list[tuple[object, ...]]:
     return con.execute(sql).fetchall()
 
 
+def sample_inputs() -> list[Path]:
+    """What the sample lake holds: every real sample, and the labelled schema fixtures where no
+    real rows exist."""
+    return [
+        SHARED,
+        FIXTURES / "burstgpt_schema_fixture.csv",
+        FIXTURES / "huawei_2025",
+        FIXTURES / "acme",
+    ]
+
+
 @pytest.fixture(scope="session")
 def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One lake per test session: every real sample plus the schema fixtures (BurstGPT,
@@ -106,14 +117,6 @@ def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"Real samples not found at {SHARED}: clone the project beside ../shared.")
     lake = tmp_path_factory.mktemp("samples") / "lake"
-    report = ingest_paths(
-        [
-            SHARED,
-            FIXTURES / "burstgpt_schema_fixture.csv",
-            FIXTURES / "huawei_2025",
-            FIXTURES / "acme",
-        ],
-        lake,
-    )
+    report = ingest_paths(sample_inputs(), lake)
     assert not report.failures, report.failures
     return lake

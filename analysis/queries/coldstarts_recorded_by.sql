@@ -2,25 +2,7 @@
 -- phase (pod allocation, code deployment, dependency deployment, scheduling). $dim picks the
 -- grouping: all, region, runtime or trigger; a NULL group is '(unknown)'.
 WITH base AS (
-    SELECT
-        COALESCE(
-            CASE $dim
-                WHEN 'all' THEN 'all'
-                WHEN 'region' THEN region
-                WHEN 'runtime' THEN runtime
-                WHEN 'trigger' THEN trigger
-            END,
-            '(unknown)'
-        ) AS grp,
-        service,
-        pod_id,
-        total_s,
-        pod_alloc_s,
-        code_deploy_s,
-        deps_deploy_s,
-        scheduling_s
-    FROM cold_starts
-    WHERE trace = $trace
+    {{_coldstart_groups}}
 )
 SELECT
     grp,

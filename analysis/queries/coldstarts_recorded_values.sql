@@ -2,23 +2,7 @@
 -- trigger; NULL is '(unknown)') and part (total, pod_alloc, code_deploy, deps_deploy,
 -- scheduling), as (grp, part, x) rows for quantiles.sql.
 WITH base AS (
-    SELECT
-        COALESCE(
-            CASE $dim
-                WHEN 'all' THEN 'all'
-                WHEN 'region' THEN region
-                WHEN 'runtime' THEN runtime
-                WHEN 'trigger' THEN trigger
-            END,
-            '(unknown)'
-        ) AS grp,
-        total_s,
-        pod_alloc_s,
-        code_deploy_s,
-        deps_deploy_s,
-        scheduling_s
-    FROM cold_starts
-    WHERE trace = $trace
+    {{_coldstart_groups}}
 ),
 parts AS (
     SELECT grp, 'total' AS part, total_s AS x FROM base WHERE total_s IS NOT NULL

@@ -72,19 +72,10 @@ def spark_runner(spark: Any) -> SparkRunner:
 def test_the_spark_lake_of_every_sample_equals_the_duckdb_one(
     sample_lake: Path, spark: Any, tmp_path: Path
 ) -> None:
-    from tests.conftest import SHARED
+    from tests.conftest import sample_inputs
 
     lake = tmp_path / "lake"
-    report = ingest_paths(
-        [
-            SHARED,
-            FIXTURES / "burstgpt_schema_fixture.csv",
-            FIXTURES / "huawei_2025",
-            FIXTURES / "acme",
-        ],
-        lake,
-        engine="spark",
-    )
+    report = ingest_paths(sample_inputs(), lake, engine="spark")
     assert not report.failures
     assert len(report.results) == len(Lake.open(sample_lake).manifests()) >= 26
     assert lake_differences(lake, sample_lake) == {}
