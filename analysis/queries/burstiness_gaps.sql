@@ -2,12 +2,10 @@
 -- jobs, in the arrivals view), in arrival order: a deterministic systematic sample for
 -- distribution fits. $service, $tenant and $job_type: one group only (NULL = all).
 WITH to_rank AS (
-    SELECT EXTRACT(EPOCH FROM arrival_ts) AS x
-    FROM arrivals
-    WHERE source = $source AND trace = $trace AND arrival_ts IS NOT NULL
-        AND ($service IS NULL OR service = $service)
-        AND ($tenant IS NULL OR tenant = $tenant)
-        AND ($job_type IS NULL OR job_type = $job_type)
+    SELECT t AS x
+    FROM (
+        {{_arrival_times}}
+    ) AS arrival_times
 ),
 ranked AS (
     {{_ranked}}

@@ -7,15 +7,5 @@ SELECT COUNT(*) AS nonempty,
        SUM(CAST(events AS DECIMAL(38, 0))) AS total,
        SUM(CAST(events AS DECIMAL(38, 0)) * events) AS total_sq
 FROM (
-    SELECT bin, COUNT(*) AS events
-    FROM (
-        SELECT FLOOR((EXTRACT(EPOCH FROM arrival_ts) - $t0 + $half_tick) / $bin_s) AS bin
-        FROM arrivals
-        WHERE source = $source AND trace = $trace AND arrival_ts IS NOT NULL
-            AND ($service IS NULL OR service = $service)
-            AND ($tenant IS NULL OR tenant = $tenant)
-            AND ($job_type IS NULL OR job_type = $job_type)
-    ) binned
-    WHERE bin >= 0 AND bin < $bins
-    GROUP BY bin
-) counts
+    {{_arrival_bins}}
+) AS counts

@@ -7,17 +7,8 @@ WITH base AS (
     FROM arrivals
     WHERE source = $source AND trace = $trace
 ),
-span AS (
-    SELECT MIN(t) AS t0, MAX(t) AS t1 FROM base
-),
-widths AS (
-    SELECT CAST(w AS DOUBLE) AS w
-    FROM (VALUES (60.0), (300.0), (900.0), (3600.0), (21600.0), (86400.0), (604800.0)) AS v (w)
-),
 pick AS (
-    SELECT COALESCE(MIN(w), CAST(604800 AS DOUBLE)) AS bin_s
-    FROM widths CROSS JOIN span
-    WHERE (t1 - t0) / w <= $max_bins
+    {{_bin_width}}
 ),
 binned AS (
     SELECT p.bin_s, FLOOR(b.t / p.bin_s) * p.bin_s AS bin_start, b.status
