@@ -53,6 +53,18 @@ def spark_db(sample_lake: Path, spark: Any) -> Iterator[LakeDB]:
     db.close()
 
 
+@pytest.fixture(scope="session")
+def spark_home() -> Path:
+    """The pyspark install, whose bin/spark-submit the cluster-mode tests run; skips as the
+    parity tests do when Spark cannot run here."""
+    why = spark_available()
+    if why:
+        pytest.skip(f"Spark tests need Spark: {why}")
+    import pyspark
+
+    return Path(pyspark.__file__).parent
+
+
 def _free_port() -> int:
     import socket
 
@@ -62,7 +74,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def spark_connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def spark_connect_url(spark_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Spark Connect server (local[2]) started from the pyspark install, as a user would with
     `spark-submit --class org.apache.spark.sql.connect.service.SparkConnectServer`."""
     import os
@@ -71,16 +83,11 @@ def spark_connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     import sys
     import time
 
-    why = spark_available()
-    if why:
-        pytest.skip(f"Spark Connect tests need Spark: {why}")
     try:
         import grpc  # noqa: F401
     except ImportError:
         pytest.skip("Spark Connect needs pyspark[connect] (grpcio): pip install -e '.[spark]'")
-    import pyspark
-
-    home = Path(pyspark.__file__).parent
+    home = spark_home
     port = _free_port()
     log = tmp_path_factory.mktemp("spark-connect") / "server.log"
     env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable}

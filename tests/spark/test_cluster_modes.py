@@ -68,14 +68,12 @@ def test_ingest_on_spark_connect_writes_the_duckdb_lake(
 
 
 def test_spark_submit_runs_the_cli_with_its_master(
-    duck_db: LakeDB, sample_lake: Path, tmp_path: Path
+    duck_db: LakeDB, sample_lake: Path, spark_home: Path, tmp_path: Path
 ) -> None:
     """The README's cluster command, with local[2] standing in for yarn or k8s://."""
     import os
 
-    import pyspark
-
-    home = Path(pyspark.__file__).parent
+    home = spark_home
     out = tmp_path / "submit.json"
     cli = Path(__file__).resolve().parents[2] / "traces_cli.py"
     env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable}
