@@ -51,3 +51,7 @@ class TooManyRejected(DataError):
 
 class LakeError(DataError):
     """The lake directory is not usable (not a lake, unreadable manifest, ...)."""
+
+
+class RecordsMismatch(DataError):
+    """The parser's rows and rejects do not add up to the file's independently counted records."""

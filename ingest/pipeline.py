@@ -15,18 +15,22 @@ from typing import Any, Protocol
 
 from ingest.detect import detect, looks_like_data
 from ingest.errors import (
+    CorruptFile,
     DataError,
     EmptyFile,
     NoInput,
+    RecordsMismatch,
     TooManyRejected,
     TracesError,
     UnknownFormat,
     UsageError,
 )
 from ingest.lake import Lake, Stage
+from ingest.names import check_trace_name, derive_trace_name
 from ingest.problems import Rejected
 from ingest.quality import Finding, profile
-from ingest.runner import LocalRunner, Runner, SparkRunner, make_runner, sha256
+from ingest.records import FileScan, scan_file
+from ingest.runner import LocalRunner, QueryOutcome, Runner, make_runner
 from ingest.schema import SCHEMA_VERSION, TABLES
 from ingest.sources import get_source
 from ingest.sources.base import ReadContext, Source
@@ -104,6 +108,8 @@ def plan(
 ) -> tuple[list[Plan], list[tuple[Path, str]]]:
     """Group files by (source, trace). Unrecognized files inside folders are skipped and
     listed; an unrecognized file named on the command line is an error."""
+    if trace is not None:
+        check_trace_name(trace)  # before anything touches the disk
     forced = get_source(source) if source else None
     groups: dict[tuple[str, str], list[Path]] = {}
     chosen: dict[str, Source] = {}
@@ -116,7 +122,7 @@ def plan(
                 raise
             skipped.append((path, "empty" if isinstance(e, EmptyFile) else "no source matches"))
             continue
-        name = trace or src.default_trace(path)
+        name = trace or derive_trace_name(src.default_trace(path), src.name)
         chosen[src.name] = src
         groups.setdefault((src.name, name), []).append(path)
     if trace and len({s for s, _ in groups}) > 1:
@@ -152,30 +158,37 @@ def ingest_trace(
     con = connect()
     pool = ThreadPoolExecutor(max_workers=1)
     try:
-        # Checksums are computed while DuckDB parses (hashlib releases the GIL), or by the
-        # Spark task that reads the file, where the file is.
-        futures: dict[Path, Future[str]] = (
-            {} if isinstance(run, SparkRunner) else {f: pool.submit(sha256, f) for f in p.files}
-        )
+        # Each file's checksum and independent record count are computed while the parser
+        # runs (hashlib and zlib release the GIL): one more read of the file, from the cache.
+        scans: dict[Path, Future[FileScan]] = {
+            f: pool.submit(scan_file, f, p.source.record_rule(f)) for f in p.files
+        }
         ctx = ReadContext()
         rejects: dict[str, list[Rejected]] = {}
         findings: list[Finding] = []
-        sums: dict[str, str] = {}
         if progress:
             progress.start(p.trace, total)
-        outcomes = list(
-            run.run(
-                p.source.read(list(p.files), ctx),
-                stage.table_dir,
-                p.trace,
-                ctx,
-                progress.update if progress else lambda done: None,
+        try:
+            outcomes = list(
+                run.run(
+                    p.source.read(list(p.files), ctx),
+                    stage.table_dir,
+                    p.trace,
+                    ctx,
+                    progress.update if progress else lambda done: None,
+                )
             )
-        )
+        except DataError as e:
+            # The parser's word on a file a plain reader already found unreadable is the
+            # less useful one: say what the plain reader saw, and where.
+            refuse_unreadable(p, {f: s.result() for f, s in scans.items()}, cause=e)
+            raise
+        files_scanned = {f: s.result() for f, s in scans.items()}
+        refuse_unreadable(p, files_scanned)
+        check_records(p, outcomes, files_scanned)
         for outcome in sorted(outcomes, key=lambda o: o.part):
             rejects.setdefault(outcome.table, []).extend(outcome.rejects)
             findings += outcome.findings
-            sums.update(outcome.sha256)
         for r in ctx.rejected:
             rejects.setdefault(r.table or p.source.tables[0], []).append(r)
         files_text = ", ".join(str(f) for f in p.files)
@@ -202,22 +215,21 @@ def ingest_trace(
             source=p.source.name,
             files=p.files,
             tables={t: n for t, n in tables.items() if n},
-            rows_rejected=len(all_rejects),
-            problems=dict(Counter(r.problem for r in all_rejects)),
+            rows_rejected=sum(r.records for r in all_rejects),
+            problems=dict(_problem_counts(all_rejects)),
             ts_min=min(span) if span else None,
             ts_max=max(span) if span else None,
             seconds=0.0,
             examples=_describe(all_rejects),
             quality=findings,
         )
-
-        def checksum(f: Path) -> str:
-            if str(f) in sums:
-                return sums[str(f)]
-            return futures[f].result() if f in futures else sha256(f)
-
         files_meta = [
-            {"path": str(f.resolve()), "bytes": f.stat().st_size, "sha256": checksum(f)}
+            {
+                "path": str(f.resolve()),
+                "bytes": f.stat().st_size,
+                "sha256": files_scanned[f].sha256,
+                "records": files_scanned[f].records,
+            }
             for f in p.files
         ]
         result.seconds = round(time.perf_counter() - started, 3)
@@ -235,11 +247,93 @@ def ingest_trace(
             progress.finish()
 
 
+def _problem_counts(rejects: list[Rejected]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for r in rejects:
+        counts[r.problem] += r.records
+    return counts
+
+
+def refuse_unreadable(
+    p: Plan, scans: dict[Path, FileScan], cause: BaseException | None = None
+) -> None:
+    """DataError for the first file holding what no parser can be trusted with."""
+    for f, scan in scans.items():
+        if scan.problem and cause is not None and scan.problem.startswith("a compressed"):
+            continue  # the reader saw the truncation too, and says it in its own words
+        if scan.problem:
+            raise CorruptFile(
+                f"{f}, line {scan.problem_line}: {scan.problem}. The parser's result for this "
+                "file cannot be trusted, so the trace was not written; the lake is unchanged. "
+                + _UNREADABLE_FIX.get(scan.problem.split(" (")[0], "Check the file.")
+            ) from cause
+
+
+_UNREADABLE_FIX = {
+    "a NUL byte": "Remove the binary bytes (e.g. `tr -d '\\000' < FILE > FIXED`) or get the "
+    "file again and check its sha256.",
+    "a carriage return that does not end a line": "Convert the line endings to LF "
+    "(e.g. `tr '\\r' '\\n'` for old Mac files, or `dos2unix`).",
+    "line endings that change": "Convert the file to one line ending (e.g. `dos2unix FILE`).",
+    "a compressed stream that ends early": "The file is truncated: download it again and "
+    "check its sha256 (`traces datasets` lists the checksums).",
+}
+
+
+def check_records(p: Plan, outcomes: list[QueryOutcome], scans: dict[Path, FileScan]) -> None:
+    """Every record of every file is written or rejected: the parser's rows and rejects add
+    up to the independent count (ingest/records.py), or the trace is refused.
+
+    A malformed line that swallowed the lines after it (an unterminated quote) is the one
+    gap that can be explained: its reject then stands for those records too, and they count
+    toward --max-rejected."""
+    by_name = {str(f): scan for f, scan in scans.items()}
+    for outcome in outcomes:
+        if outcome.accounted is None:
+            continue
+        counts = [by_name[f].records for f in outcome.files if f in by_name]
+        if not counts or any(c is None for c in counts):
+            continue
+        expected = sum(c for c in counts if c is not None)
+        gap = expected - outcome.accounted
+        if gap == 0:
+            continue
+        files = ", ".join(outcome.files[:3]) + (
+            f" and {len(outcome.files) - 3} more file(s)" if len(outcome.files) > 3 else ""
+        )
+        swallower = next((r for r in outcome.rejects if r.raw and "\n" in r.raw), None)
+        if gap > 0 and swallower is not None and swallower.line is not None:
+            i = outcome.rejects.index(swallower)
+            outcome.rejects[i] = dataclasses.replace(
+                swallower,
+                records=1 + gap,
+                message=f"{swallower.message}; the reader took the {gap} line(s) after it "
+                f"(to line {swallower.line + gap}) as part of this one, so they are rejected "
+                "with it",
+            )
+            continue
+        raise RecordsMismatch(
+            f"{files}: the file holds {expected} records, but the {p.source.name} reader "
+            f"accounted for {outcome.accounted} (rows written plus rejected lines): "
+            f"{abs(gap)} record(s) {'went missing' if gap > 0 else 'too many'}"
+            f"{_first_reject_hint(outcome)}. Nothing was written; the lake is unchanged. "
+            "Check the file for lines the format does not allow (quotes, stray line breaks) "
+            "or pass --source NAME if it is another format; please report it if the file "
+            "is a published trace as released."
+        )
+
+
+def _first_reject_hint(outcome: QueryOutcome) -> str:
+    lines = [r.line for r in outcome.rejects if r.line is not None]
+    return f"; the first rejected line is line {min(lines)}" if lines else ""
+
+
 def _check_rejected(
     p: Plan, tables: dict[str, int], rejects: list[Rejected], limit: float, stage: Stage
 ) -> None:
     written = sum(tables.values())
-    read = written + len(rejects)
+    n_rejected = sum(r.records for r in rejects)
+    read = written + n_rejected
     examples = "\n".join("  " + line for line in _describe(rejects))
     if written == 0:
         raise DataError(
@@ -247,9 +341,9 @@ def _check_rejected(
             f"{p.source.name} ({p.source.expects}).\n{examples}\nNothing was written; the lake "
             "is unchanged. If this is another format, pass --source NAME (`traces sources`)."
         )
-    if rejects and len(rejects) / read > limit:
+    if rejects and n_rejected / read > limit:
         raise TooManyRejected(
-            f"{p.trace}: {len(rejects)} of {read} rows rejected ({len(rejects) / read:.1%}), "
+            f"{p.trace}: {n_rejected} of {read} rows rejected ({n_rejected / read:.1%}), "
             f"more than --max-rejected allows ({limit:.1%}). First problems:\n{examples}\n"
             "Nothing was written; the lake is unchanged. Fix the file, or raise --max-rejected "
             "(e.g. --max-rejected 1) to keep the good rows; rejected rows are then kept, with "
@@ -271,6 +365,9 @@ def _manifest(p: Plan, r: TraceResult, files: list[dict[str, Any]]) -> dict[str,
         "files": files,
         "tables": r.tables,
         "rows_read": r.rows_written + r.rows_rejected,
+        # The independent count of the input's records (ingest/records.py); None for files
+        # whose records are not lines.
+        "records": _total_records(files),
         "rows_written": r.rows_written,
         "rows_rejected": r.rows_rejected,
         "problems": r.problems,
@@ -279,6 +376,11 @@ def _manifest(p: Plan, r: TraceResult, files: list[dict[str, Any]]) -> dict[str,
         "ts_max": r.ts_max,
         "seconds": r.seconds,
     }
+
+
+def _total_records(files: list[dict[str, Any]]) -> int | None:
+    counts = [f["records"] for f in files]
+    return None if any(c is None for c in counts) else sum(counts)
 
 
 def ingest_paths(

@@ -33,8 +33,13 @@ REJECTED_SCHEMA = pa.schema(
         pa.field("column", pa.string()),
         pa.field("message", pa.string()),
         pa.field("raw", pa.string()),
+        # Input records this reject stands for: more than 1 when a malformed line swallowed
+        # the lines after it (the parser read them as one value).
+        pa.field("records", pa.int64()),
     ]
 )
+
+RAW_LIMIT = 1000  # characters of a rejected line kept: enough to see it, bounded for any line
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Rejected:
     raw: str | None = None
     column: str | None = None
     table: str | None = None  # the canonical table the row was meant for, when not the first
+    records: int = 1  # input records it stands for (see REJECTED_SCHEMA)
 
     def describe(self) -> str:
         where = f"{self.file}, line {self.line}" if self.line is not None else self.file

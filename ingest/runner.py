@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,8 +44,11 @@ class QueryOutcome:
     written: int
     rejects: list[Rejected]
     findings: list[Finding]
-    sha256: dict[str, str] = field(default_factory=dict)  # input files hashed by the task
     attempt_dir: str | None = None  # Spark: where this attempt wrote, to be moved into place
+    files: tuple[str, ...] = ()
+    # Records of `files` the query's reader accounted for (rows + rejected lines), to check
+    # against the independent count; None when another query accounts for these files.
+    accounted: int | None = None
 
 
 def execute(
@@ -61,9 +65,33 @@ def execute(
     written = run_query(con, tq, out_dir, part, trace, report)
     rejects = csv_rejects(con, tq.rejects) if tq.rejects else []
     rejected_now = len(rejects) + (ctx.rejected_count - rejected_before if ctx else 0)
+    accounted: int | None = None
+    if tq.accounting == "rows":
+        accounted = written + rejected_now
+    elif tq.accounting == "scan" and tq.count_scan:
+        accounted = parsed_records(con, tq)
     return QueryOutcome(
-        part, tq.table, written, rejects, query_findings(con, tq, written, rejected_now)
+        part,
+        tq.table,
+        written,
+        rejects,
+        query_findings(con, tq, written, rejected_now),
+        files=tuple(str(f) for f in tq.files),
+        accounted=accounted,
     )
+
+
+def parsed_records(con: duckdb.DuckDBPyConnection, tq: TableQuery) -> int:
+    """Rows plus rejected lines of the query's text-only count scan (see TableQuery)."""
+    assert tq.count_scan is not None
+    rows = con.sql(f"SELECT count(*) FROM {tq.count_scan}").fetchall()[0][0]
+    table = re.search(r"rejects_table='([^']+)'", tq.count_scan)
+    if not table:
+        return int(rows)
+    name = table.group(1)
+    lines = con.sql(f"SELECT count(DISTINCT (scan_id, file_id, line)) FROM {name}").fetchall()
+    con.sql(f"DROP TABLE IF EXISTS {name}; DROP TABLE IF EXISTS {name}_scan")
+    return int(rows) + int(lines[0][0])
 
 
 def query_findings(
@@ -177,7 +205,6 @@ def _run_task(task: _Task) -> QueryOutcome:
         outcome = execute(con, task.query, attempt, task.part, task.trace)
     finally:
         con.close()
-    outcome.sha256 = {str(f): sha256(f) for f in task.query.files}
     outcome.attempt_dir = str(attempt)
     return outcome
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.errors import CorruptFile, DataError, TracesError
-from ingest.problems import REJECTED_SCHEMA, Rejected
+from ingest.problems import RAW_LIMIT, REJECTED_SCHEMA, Rejected
 from ingest.schema import (
     INVARIANTS,
     META_SCHEMA_VERSION,
@@ -210,7 +210,8 @@ def _message(error_type: str, message: str, column: str | None) -> str:
 def csv_rejects(con: duckdb.DuckDBPyConnection, name: str) -> list[Rejected]:
     """Lines DuckDB's CSV reader refused, one per line (the first problem on the line)."""
     rows = con.sql(
-        f"""SELECT s.file_path, e.line, e.column_name, e.error_type, e.csv_line, e.error_message
+        f"""SELECT s.file_path, e.line, e.column_name, e.error_type,
+                   left(e.csv_line, {RAW_LIMIT + 1}), e.error_message
             FROM {name} e JOIN {name}_scan s USING (scan_id, file_id)
             ORDER BY s.file_path, e.line, e.column_idx"""
     ).fetchall()
@@ -258,6 +259,12 @@ def enforce_invariants(
     return rejects
 
 
+def _excerpt(raw: str | None) -> str | None:
+    if raw is None or len(raw) <= RAW_LIMIT:
+        return raw
+    return raw[:RAW_LIMIT] + f"... ({len(raw) - RAW_LIMIT} more characters)"
+
+
 def write_rejected(rejects: list[Rejected], trace: str, table: str, out_dir: Path) -> None:
     if not rejects:
         return
@@ -270,7 +277,8 @@ def write_rejected(rejects: list[Rejected], trace: str, table: str, out_dir: Pat
         "problem": [r.problem for r in rejects],
         "column": [r.column for r in rejects],
         "message": [r.message for r in rejects],
-        "raw": [r.raw for r in rejects],
+        "raw": [_excerpt(r.raw) for r in rejects],
+        "records": [r.records for r in rejects],
     }
     n = len(list(out_dir.glob("*.parquet")))
     pq.write_table(pa.table(data, schema=REJECTED_SCHEMA), out_dir / f"part-{n}.parquet")

@@ -22,7 +22,6 @@ def test_a_task_run_twice_leaves_one_copy_of_its_rows(shared: Path, tmp_path: Pa
     task = _Task(0, query, stage, "t", threads=1)
     first, second = _run_task(task), _run_task(task)
     assert first.written == second.written == 19_366
-    assert first.sha256 == second.sha256 and len(first.sha256[str(shared / AZURE)]) == 64
     _keep_attempt(second, stage)
     assert [p.name for p in stage.iterdir()] == ["part-0-0.parquet"]
     [(n,)] = duckdb.sql(f"SELECT count(*) FROM read_parquet('{stage}/*.parquet')").fetchall()

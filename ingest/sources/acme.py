@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -35,6 +36,7 @@ from ingest.sources.base import (
     csv_scan,
     header_has,
     require_columns,
+    reshaping,
     slug,
     sql_str,
     stem,
@@ -118,6 +120,7 @@ def read_summary(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery
             sql=_summary_sql(header, csv_scan(path, header, types, rejects)),
             files=(path,),
             rejects=rejects,
+            **reshaping(path, header, rejects),
         )
 
 
@@ -214,6 +217,7 @@ def jobs_trace_name(path: Path) -> str:
 
 
 SOURCE_SUMMARY = Source(
+    records=CSV_WITH_HEADER,
     name="acme_cluster_summary",
     family="datacenter",
     tables=("summaries",),
@@ -230,6 +234,7 @@ SOURCE_SUMMARY = Source(
 )
 
 SOURCE_JOBS = Source(
+    records=CSV_WITH_HEADER,
     name="acme_jobs",
     family="datacenter",
     tables=("jobs",),

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ingest.records import CSV_WITH_HEADER, CSV_WITHOUT_HEADER, RecordRule
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -123,6 +124,12 @@ def tasks_sql(scan: str) -> str:
     FROM {scan}"""
 
 
+def _record_rule(path: Path) -> RecordRule:
+    """Released files have no header; a header line, where someone added one, is no record."""
+    has_header, _ = _data_lines(read_head(path))
+    return CSV_WITH_HEADER if has_header else CSV_WITHOUT_HEADER
+
+
 def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
     for path in paths:
         require_fields(path, len(COLUMNS), EXPECTS, "alibaba_2017_batch")
@@ -139,6 +146,7 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
 
 
 SOURCE = Source(
+    records=_record_rule,
     name="alibaba_2017_batch",
     family="datacenter",
     tables=("jobs",),

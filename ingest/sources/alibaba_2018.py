@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ingest.records import CSV_WITHOUT_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -34,6 +35,7 @@ from ingest.sources.base import (
     csv_scan,
     head_lines,
     require_fields,
+    reshaping,
 )
 
 CITATION = (
@@ -188,7 +190,13 @@ def read_usage(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         require_fields(path, len(USAGE_COLUMNS), USAGE_EXPECTS, "alibaba_2018_machine_usage")
         rejects = ctx.rejects_table()
         scan = csv_scan(path, USAGE_COLUMNS, USAGE_TYPES, rejects, header=False, quote="''")
-        yield TableQuery(table="series", sql=usage_sql(scan), files=(path,), rejects=rejects)
+        yield TableQuery(
+            table="series",
+            sql=usage_sql(scan),
+            files=(path,),
+            rejects=rejects,
+            **reshaping(path, USAGE_COLUMNS, rejects, header=False, quote="''"),
+        )
 
 
 def read_meta(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
@@ -202,12 +210,14 @@ def read_meta(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         table="summaries",
         sql=meta_sql(scan),
         files=tuple(files),
+        **reshaping(files, META_COLUMNS, rejects, header=False, quote="''"),
         constants={"stat": "capacity"},
         rejects=rejects,
     )
 
 
 SOURCE_USAGE = Source(
+    records=CSV_WITHOUT_HEADER,
     name="alibaba_2018_machine_usage",
     family="datacenter",
     tables=("series",),
@@ -223,6 +233,7 @@ SOURCE_USAGE = Source(
 )
 
 SOURCE_META = Source(
+    records=CSV_WITHOUT_HEADER,
     name="alibaba_2018_machine_meta",
     family="datacenter",
     tables=("summaries",),

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -120,6 +121,7 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
 
 
 SOURCE = Source(
+    records=CSV_WITH_HEADER,
     name="alibaba_dlrm_2025",
     family="datacenter",
     tables=("jobs",),

@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from ingest.errors import CorruptFile, EmptyFile, MissingColumns
 from ingest.problems import Rejected
+from ingest.records import CSV_WITH_HEADER, RecordRule
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -44,6 +45,7 @@ from ingest.sources.base import (
     csv_scan,
     header_has,
     is_gzip,
+    read_head,
     require_columns,
     slug,
 )
@@ -327,7 +329,13 @@ def read_metrics(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery
         )
 
 
+def _record_rule(path: Path) -> RecordRule | None:
+    """CSV lines; the tar archives' records sit inside members, read by their own reader."""
+    return None if _is_tar(read_head(path)) else CSV_WITH_HEADER
+
+
 SOURCE = Source(
+    records=_record_rule,
     name="alibaba_genai_2026",
     family="llm_serving",
     tables=("requests",),
@@ -344,6 +352,7 @@ SOURCE = Source(
 )
 
 SOURCE_METRICS = Source(
+    records=_record_rule,
     name="alibaba_genai_2026_metrics",
     family="llm_serving",
     tables=("series",),

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -136,6 +137,7 @@ def read_nodes(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         table="summaries",
         select=_select_nodes,
         constants={"stat": "capacity"},
+        reshapes=True,  # one row per capacity metric of a node
     )
 
 
@@ -153,6 +155,7 @@ def nodes_trace_name(path: Path) -> str:
 
 
 SOURCE_PODS = Source(
+    records=CSV_WITH_HEADER,
     name="alibaba_gpu_2023_pods",
     family="datacenter",
     tables=("jobs",),
@@ -169,6 +172,7 @@ SOURCE_PODS = Source(
 )
 
 SOURCE_NODES = Source(
+    records=CSV_WITH_HEADER,
     name="alibaba_gpu_2023_nodes",
     family="datacenter",
     tables=("summaries",),

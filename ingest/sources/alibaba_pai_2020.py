@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from ingest.errors import CorruptFile, EmptyFile, MissingColumns
 from ingest.problems import Rejected
+from ingest.records import CSV_WITH_HEADER, CSV_WITHOUT_HEADER, RecordRule
 from ingest.sources.base import ReadContext, Source, TableQuery, csv_scan, head_lines, read_head
 
 BATCH_ROWS = 50_000
@@ -378,11 +379,20 @@ def _reader(
     return read
 
 
+def _record_rule(t: PaiTable, path: Path) -> RecordRule | None:
+    """CSV lines after an optional header; a tar archive's records sit inside its member."""
+    head = read_head(path)
+    if _is_tar(head):
+        return None
+    return CSV_WITH_HEADER if _has_header(t, head) else CSV_WITHOUT_HEADER
+
+
 def _source(
     t: PaiTable, suffix: str, description: str, fixture_only: bool, resolution: float | None
 ) -> Source:
     name = f"alibaba_pai_2020_{suffix}"
     return Source(
+        records=lambda path: _record_rule(t, path),
         name=name,
         family="datacenter",
         tables=(t.table,),

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ingest.errors import EmptyFile, MissingColumns
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -36,6 +37,7 @@ from ingest.sources.base import (
     header_has,
     is_gzip,
     require_columns,
+    reshaping,
     slug,
     sql_str,
     stem,
@@ -130,6 +132,7 @@ def _cov_query(path: Path, ctx: ReadContext) -> TableQuery:
                 FROM (UNPIVOT (SELECT * FROM {scan}) ON COLUMNS(* EXCLUDE (job))
                       INTO NAME iteration VALUE cv)""",
         files=(path,),
+        **reshaping(path, columns, rejects),
         constants={"metric": "minibatch_time", "stat": "cv", "unit": "ratio"},
         rejects=rejects,
     )
@@ -149,6 +152,7 @@ def trace_name(path: Path) -> str:
 
 
 SOURCE = Source(
+    records=CSV_WITH_HEADER,
     name=NAME,
     family="vm_interference",
     tables=("measurements", "summaries"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -48,10 +49,12 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         table="summaries",
         select=_select,
         constants={"stat": "capacity"},
+        reshapes=True,  # one row per capacity metric of a node
     )
 
 
 SOURCE = Source(
+    records=CSV_WITH_HEADER,
     name="alibaba_spot_gpu_2026",
     family="datacenter",
     tables=("summaries",),

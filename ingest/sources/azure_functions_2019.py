@@ -29,6 +29,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ingest.errors import DataError
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -37,6 +38,7 @@ from ingest.sources.base import (
     csv_scan,
     read_head,
     require_columns,
+    reshaping,
     sql_str,
 )
 
@@ -114,6 +116,7 @@ def _invocations(path: Path, header: list[str], rejects: str) -> TableQuery:
         table="series",
         sql=sql,
         files=(path,),
+        **reshaping(path, header, rejects),
         constants={"metric": "invocations", "unit": "count"},
         rejects=rejects,
     )
@@ -154,6 +157,7 @@ def _durations(path: Path, header: list[str], rejects: str) -> TableQuery:
         table="summaries",
         sql=_summary_sql(scan, ids, "Count", stats, 1000.0, "s", extra),
         files=(path,),
+        **reshaping(path, header, rejects),
         constants={"metric": "duration_s"},
         rejects=rejects,
     )
@@ -174,6 +178,7 @@ def _memory(path: Path, header: list[str], rejects: str) -> TableQuery:
         table="summaries",
         sql=_summary_sql(scan, ids, "SampleCount", stats, 1024.0, "GB", extra),
         files=(path,),
+        **reshaping(path, header, rejects),
         constants={"metric": "mem_gb"},
         rejects=rejects,
     )
@@ -196,6 +201,7 @@ def trace_name(path: Path) -> str:
 
 
 SOURCE = Source(
+    records=CSV_WITH_HEADER,
     name=NAME,
     family="serverless",
     tables=("series", "summaries"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -73,7 +74,8 @@ def _reader(
                 sql=f"SELECT {ts_expr} AS ts, ContextTokens AS input_tokens, "
                 f"GeneratedTokens AS output_tokens FROM {scan}",
                 files=(path,),
-                constants={"service": service, "kind": service, "status": "ok"},
+                # The files record no outcome: a request's status is unknown, not ok.
+                constants={"service": service, "kind": service, "status": "unknown"},
                 rejects=rejects,
                 in_file_order=True,
             )
@@ -93,6 +95,7 @@ def _trace_name(year: str) -> Callable[[Path], str]:
 # The 2023 timestamps carry no zone; epoch arithmetic anchors them at UTC without a
 # per-row time-zone conversion, which is most of the cost of a TIMESTAMPTZ cast.
 SOURCE_2023 = Source(
+    records=CSV_WITH_HEADER,
     name="azure_llm_2023",
     family="llm_serving",
     tables=("requests",),
@@ -109,6 +112,7 @@ SOURCE_2023 = Source(
 )
 
 SOURCE_2024 = Source(
+    records=CSV_WITH_HEADER,
     name="azure_llm_2024",
     family="llm_serving",
     tables=("requests",),

@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ingest.errors import MissingColumns
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -210,6 +211,7 @@ def trace_name(path: Path) -> str:
 
 
 SOURCE = Source(
+    records=CSV_WITH_HEADER,
     name=NAME,
     family="vm_interference",
     tables=("measurements",),

@@ -16,11 +16,13 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from ingest.errors import CorruptFile, EmptyFile, MissingColumns
 from ingest.problems import Rejected
+from ingest.records import RecordRule
 
 HEAD_BYTES = 64 * 1024
 
@@ -47,6 +49,13 @@ class TableQuery:
     # True when rows come out in file order, one per input line: then timestamps going back
     # in time are a property of the file worth reporting (not of a reshaping query).
     in_file_order: bool = False
+    # How this query accounts for the records of its files (see ingest/records.py):
+    # "rows": one row written or rejected per record; "scan": the query reshapes, so the
+    # records its reader parsed are counted with `count_scan`, a read_csv of the same files
+    # (all text, its own rejects table); "none": another query of the trace accounts for
+    # these files, or their records are not lines (the source says why).
+    accounting: str = "rows"
+    count_scan: str | None = None
 
 
 class ReadContext:
@@ -80,11 +89,17 @@ class Source:
     sniff: Callable[[bytes, str], bool]
     read: Callable[[Sequence[Path], ReadContext], Iterator[TableQuery]]
     trace_name: Callable[[Path], str] | None = None
+    # What a record of the source's files is, for the independent count (ingest/records.py);
+    # a function when it depends on the file. None only where records are not lines.
+    records: RecordRule | Callable[[Path], RecordRule | None] | None = None
     columns: tuple[str, ...] = ()  # CSV header columns it needs; used to suggest near misses
     fixture_only: bool = False  # no real rows available here: tested on a schema fixture
 
     def default_trace(self, path: Path) -> str:
         return self.trace_name(path) if self.trace_name else self.name
+
+    def record_rule(self, path: Path) -> RecordRule | None:
+        return self.records(path) if callable(self.records) else self.records
 
 
 # ---------------------------------------------------------------- reading helpers
@@ -167,6 +182,17 @@ def sql_str(value: str | Path) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def glob_escape(path: str | Path) -> str:
+    """`path` with DuckDB's glob characters bracketed, so that it names exactly one file:
+    DuckDB's readers take every path as a pattern, and `a[1].csv` would read `a1.csv`."""
+    return "".join(f"[{c}]" if c in "[*?" else c for c in str(path))
+
+
+def sql_path(path: str | Path) -> str:
+    """A file name as a DuckDB reader's argument: a literal name, never a pattern."""
+    return sql_str(glob_escape(path))
+
+
 def csv_scan(
     paths: Path | Sequence[Path],
     columns: Sequence[str],
@@ -184,7 +210,7 @@ def csv_scan(
     of every line that fails. `options` are extra read_csv options as SQL (e.g. delim="';'").
     """
     files = [paths] if isinstance(paths, Path) else list(paths)
-    file_list = "[" + ", ".join(sql_str(f) for f in files) + "]"
+    file_list = "[" + ", ".join(sql_path(f) for f in files) + "]"
     cols = ", ".join(f"{sql_str(c)}: {sql_str(types.get(c, 'VARCHAR'))}" for c in columns)
     extra = "".join(f", {k}={v}" for k, v in options.items())
     return (
@@ -206,12 +232,14 @@ def csv_queries(
     select: Callable[[list[str], str], str],
     constants: dict[str, str] | Callable[[Path], dict[str, str]] | None = None,
     in_file_order: bool = False,
+    reshapes: bool = False,
 ) -> Iterator[TableQuery]:
     """One TableQuery per CSV file with a header: the shape most sources have.
 
     `select(header, scan)` returns the SELECT over `scan`, the typed `read_csv` call of the
     file; the header is passed for sources whose columns vary between releases. `constants`
-    may depend on the file (a cluster named by the file's folder, say).
+    may depend on the file (a cluster named by the file's folder, say). `reshapes`: the
+    SELECT does not give one row per line (it groups, unpivots or filters).
     """
     for path in paths:
         header = require_columns(path, expects, required, source)
@@ -223,7 +251,21 @@ def csv_queries(
             constants=constants(path) if callable(constants) else dict(constants or {}),
             rejects=rejects,
             in_file_order=in_file_order,
+            **(reshaping(path, header, rejects) if reshapes else {}),
         )
+
+
+def reshaping(
+    paths: Path | Sequence[Path],
+    columns: Sequence[str],
+    rejects: str,
+    header: bool = True,
+    **options: str,
+) -> dict[str, Any]:
+    """TableQuery arguments for a query that is not one row per line: its records are
+    counted by reading the same files again as text (`accounting="scan"`)."""
+    scan = csv_scan(paths, columns, {}, rejects + "_count", header, **options)
+    return {"accounting": "scan", "count_scan": scan}
 
 
 def stem(path: Path) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -85,6 +86,7 @@ def trace_name(path: Path) -> str:
 
 
 SOURCE = Source(
+    records=CSV_WITH_HEADER,
     name="burstgpt",
     family="llm_serving",
     tables=("requests",),

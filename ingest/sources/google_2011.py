@@ -35,6 +35,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from ingest.records import CSV_WITHOUT_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -42,6 +43,7 @@ from ingest.sources.base import (
     csv_scan,
     head_lines,
     require_fields,
+    reshaping,
 )
 
 CITATION = (
@@ -286,6 +288,7 @@ def _reader(
             table="jobs",
             sql=sql(scan),
             files=tuple(files),
+            **reshaping(files, columns, rejects, header=False, quote="''"),
             constants={"job_type": job_type},
             rejects=rejects,
         )
@@ -294,6 +297,7 @@ def _reader(
 
 
 SOURCE_JOBS = Source(
+    records=CSV_WITHOUT_HEADER,
     name="google_2011_jobs",
     family="datacenter",
     tables=("jobs",),
@@ -309,6 +313,7 @@ SOURCE_JOBS = Source(
 )
 
 SOURCE_TASKS = Source(
+    records=CSV_WITHOUT_HEADER,
     name="google_2011_tasks",
     family="datacenter",
     tables=("jobs",),

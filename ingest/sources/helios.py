@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -144,6 +145,7 @@ def trace_name(path: Path) -> str:
 
 
 SOURCE = Source(
+    records=CSV_WITH_HEADER,
     name="helios",
     family="datacenter",
     tables=("jobs",),

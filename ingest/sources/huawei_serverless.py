@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.errors import DataError
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -42,6 +43,7 @@ from ingest.sources.base import (
     header_has,
     read_head,
     require_columns,
+    reshaping,
     sql_str,
 )
 
@@ -130,6 +132,7 @@ def read_2023(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
             files=(path,),
             constants={"metric": metric.name, "unit": metric.unit},
             rejects=rejects,
+            **reshaping(path, header, rejects),
         )
 
 
@@ -145,6 +148,7 @@ def trace_name_2023(path: Path) -> str:
 
 
 SOURCE_2023 = Source(
+    records=CSV_WITH_HEADER,
     name=NAME_2023,
     family="serverless",
     tables=("series",),
@@ -266,6 +270,7 @@ def trace_name_2025(path: Path) -> str:
 
 
 SOURCE_2025 = Source(
+    records=CSV_WITH_HEADER,
     name=NAME_2025,
     family="serverless",
     tables=("cold_starts",),

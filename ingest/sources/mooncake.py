@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ingest.errors import CorruptFile, EmptyFile
 from ingest.problems import Rejected
+from ingest.records import JSON_LINES
 from ingest.sources.base import ReadContext, Source, TableQuery, head_lines, is_gzip, slug, stem
 
 BLOCK_TOKENS = 512
@@ -136,7 +137,8 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
             sql="SELECT ts, input_tokens, output_tokens, hash_ids, "
             f"{BLOCK_TOKENS} AS hash_block_tokens FROM arrow_input",
             files=(path,),
-            constants={"kind": kind, "status": "ok"},
+            # The trace records no outcome: a request's status is unknown, not ok.
+            constants={"kind": kind, "status": "unknown"},
             arrow=reader,
         )
 
@@ -146,6 +148,7 @@ def trace_name(path: Path) -> str:
 
 
 SOURCE = Source(
+    records=JSON_LINES,
     name="mooncake",
     family="llm_serving",
     tables=("requests",),

@@ -251,6 +251,7 @@ def trace_name(path: Path) -> str:
 
 
 SOURCE = Source(
+    records=None,  # one JSON document (a list of jobs), not lines: no line count applies
     name="philly",
     family="datacenter",
     tables=("jobs",),

@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from ingest.errors import CorruptFile, EmptyFile
 from ingest.problems import Rejected
+from ingest.records import CSV_WITHOUT_HEADER, RecordRule
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -41,6 +42,7 @@ from ingest.sources.base import (
     csv_scan,
     head_lines,
     require_fields,
+    reshaping,
     slug,
 )
 
@@ -264,13 +266,21 @@ def _folder_queries(folder: list[Path], ctx: ReadContext) -> Iterator[TableQuery
             require_fields(p, len(TRACE_COLUMNS), EXPECTS, "servegen")
         rejects = ctx.rejects_table()
         scan = csv_scan(traces, TRACE_COLUMNS, TRACE_TYPES, rejects, header=False, filename="true")
-        yield TableQuery("series", _series_sql(scan), traces, dict(constants), rejects=rejects)
+        yield TableQuery(
+            "series",
+            _series_sql(scan),
+            traces,
+            dict(constants),
+            rejects=rejects,
+            **reshaping(traces, TRACE_COLUMNS, rejects, header=False),
+        )
         # The same lines again: a line the first scan rejected is already reported, so this
         # scan's rejects table is left unread.
         again = csv_scan(
             traces, TRACE_COLUMNS, TRACE_TYPES, ctx.rejects_table(), header=False, filename="true"
         )
-        yield TableQuery("summaries", _fits_sql(again), traces, dict(constants))
+        # The series query above accounts for these lines.
+        yield TableQuery("summaries", _fits_sql(again), traces, dict(constants), accounting="none")
     if datasets:
         reader = pa.RecordBatchReader.from_batches(PMF_SCHEMA, _pmf_batches(datasets, ctx))
         yield TableQuery(
@@ -291,7 +301,13 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         yield from _folder_queries(sorted(folder), ctx)
 
 
+def _record_rule(path: Path) -> RecordRule | None:
+    """Trace CSVs are header-less lines; a dataset `.json` is one JSON document, not lines."""
+    return None if path.name.endswith(".json") else CSV_WITHOUT_HEADER
+
+
 SOURCE = Source(
+    records=_record_rule,
     name="servegen",
     family="llm_serving",
     tables=("series", "summaries"),

@@ -40,6 +40,7 @@ import pyarrow as pa
 
 from ingest.errors import CorruptFile, EmptyFile
 from ingest.problems import Rejected
+from ingest.records import RecordRule
 from ingest.sources.base import (
     HEAD_BYTES,
     ReadContext,
@@ -263,7 +264,11 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         capacity = capacity_sql(header)
         if capacity:
             yield TableQuery(
-                table="summaries", sql=capacity, files=(path,), constants={"stat": "capacity"}
+                table="summaries",
+                sql=capacity,
+                files=(path,),
+                constants={"stat": "capacity"},
+                accounting="none",  # from the header; the jobs query accounts for the lines
             )
 
 
@@ -271,7 +276,11 @@ def trace_name(path: Path) -> str:
     return "swf_" + (slug(stem(path)) or "log")
 
 
+# A job is a line; header lines and comments start with ';'.
+SWF_RECORDS = RecordRule(header_lines=0, comment=b";")
+
 SOURCE = Source(
+    records=SWF_RECORDS,
     name="swf",
     family="datacenter",
     tables=("jobs", "summaries"),

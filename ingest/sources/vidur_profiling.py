@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ingest.errors import EmptyFile, MissingColumns
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -32,6 +33,7 @@ from ingest.sources.base import (
     csv_header,
     csv_scan,
     read_head,
+    reshaping,
     sql_str,
     stem,
 )
@@ -152,12 +154,14 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
                    extra
             FROM (UNPIVOT ({wide}) ON COLUMNS('^time_stats\\.') INTO NAME col VALUE ms)""",
             files=(path,),
+            **reshaping(path, header, rejects),
             constants={"unit": "s", "sku": sku},
             rejects=rejects,
         )
 
 
 SOURCE = Source(
+    records=CSV_WITH_HEADER,
     name="vidur_profiling",
     family="llm_serving",
     tables=("measurements",),

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ingest.records import CSV_WITH_HEADER
 from ingest.sources.base import (
     ReadContext,
     Source,
@@ -85,8 +86,8 @@ def read_timed(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
             "num_prefill_tokens AS input_tokens, num_decode_tokens AS output_tokens "
             f"FROM {csv_scan(path, header, TYPES, rejects)}",
             files=(path,),
-            # The same requests as azure_llm_2023, labelled the same way.
-            constants={"service": kind, "kind": kind, "status": "ok"},
+            # The same requests as azure_llm_2023, labelled the same way; no outcome recorded.
+            constants={"service": kind, "kind": kind, "status": "unknown"},
             rejects=rejects,
         )
 
@@ -95,12 +96,12 @@ def read_untimed(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery
     for path in paths:
         header = require_columns(path, EXPECTS_UNTIMED, UNTIMED_COLUMNS, "vidur_trace_untimed")
         rejects = ctx.rejects_table()
-        constants = {"kind": _kind(path)}
+        # No outcome: these are dataset lengths, not requests that were served.
+        constants = {"kind": _kind(path), "status": "unknown"}
         # Token counts mean little without the tokenizer that produced them.
         tokenizer = _TOKENIZER.search(stem(path).lower())
         if tokenizer:
             constants["extra"] = '{"tokenizer":"' + tokenizer.group(1) + '"}'
-        # No status: these are dataset lengths, not requests that were served.
         yield TableQuery(
             table="requests",
             sql="SELECT num_prefill_tokens AS input_tokens, num_decode_tokens AS output_tokens "
@@ -112,6 +113,7 @@ def read_untimed(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery
 
 
 SOURCE = Source(
+    records=CSV_WITH_HEADER,
     name="vidur_trace",
     family="llm_serving",
     tables=("requests",),
@@ -128,6 +130,7 @@ SOURCE = Source(
 )
 
 SOURCE_UNTIMED = Source(
+    records=CSV_WITH_HEADER,
     name="vidur_trace_untimed",
     family="llm_serving",
     tables=("requests",),

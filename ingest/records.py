@@ -1,0 +1,187 @@
+"""Count a file's records without its parser, to prove the parser lost none.
+
+A parser that meets an unterminated quote can swallow the rest of a file as one bad value and
+report one rejected line; a reader can drop a line it cannot decode without a word. So every
+ingest counts the records of each input a second way, with a reader that shares none of the
+parser's failure modes (bytes and newlines, nothing else), and the trace is refused when the
+parser's rows and rejects do not add up to that count (`pipeline.check_records`).
+
+What a record is depends on the source (`RecordRule`): a line of a CSV after its header, a
+JSON line, an SWF job line (not a `;` comment). Empty lines are never records (every parser
+here skips them); a line of spaces is one (the CSV reader rejects it). No source here has
+newlines inside quoted fields, so a record is one physical line; a source whose format allows
+them would need a quote-aware rule.
+
+The same pass computes the file's sha256 for the manifest (of the bytes on disk, compressed
+or not) and notes what no parser should be trusted with: NUL bytes, carriage returns that do
+not end a line the way the others do, a gzip stream that ends early.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 4 << 20
+
+
+@dataclass(frozen=True)
+class RecordRule:
+    """How a source's files hold records: `header_lines` lines first that are not records,
+    lines starting with `comment` are not records, and (JSON lines) whether a line of only
+    white space is skipped like an empty one."""
+
+    header_lines: int = 1
+    comment: bytes | None = None
+    skip_whitespace_lines: bool = False
+
+
+CSV_WITH_HEADER = RecordRule(header_lines=1)
+CSV_WITHOUT_HEADER = RecordRule(header_lines=0)
+JSON_LINES = RecordRule(header_lines=0, skip_whitespace_lines=True)
+
+RuleFor = Callable[[Path], RecordRule | None]
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """What the independent pass found in one file."""
+
+    sha256: str
+    records: int | None  # None: the source's records are not lines (a JSON document, ...)
+    lines: int = 0
+    problem: str | None = None  # a reason no parser's result can be trusted
+    problem_line: int | None = None
+
+
+def _skip_pattern(rule: RecordRule) -> re.Pattern[bytes]:
+    blank = rb"[ \t\r]*$" if rule.skip_whitespace_lines else rb"\r?$"
+    alts = [blank] + ([re.escape(rule.comment)] if rule.comment else [])
+    return re.compile(rb"(?m)^(?:" + b"|".join(alts) + rb")")
+
+
+class _Counter:
+    """Counts lines, and lines that are not records, over a stream fed in chunks."""
+
+    def __init__(self, rule: RecordRule) -> None:
+        self.skip = _skip_pattern(rule)
+        self.header_left = rule.header_lines
+        self.lines = 0
+        self.records = 0
+        self.tail = b""
+        self.first_crlf: bool | None = None  # how line 1 ends
+        self.problem: str | None = None
+        self.problem_line: int | None = None
+
+    def feed(self, data: bytes) -> None:
+        buf = self.tail + data if self.tail else data
+        end = buf.rfind(b"\n") + 1
+        self.tail = buf[end:]
+        if end:
+            self._whole_lines(buf, 0, end)
+
+    def close(self) -> None:
+        if self.tail:
+            tail, self.tail = self.tail, b""
+            self._whole_lines(tail, 0, len(tail))
+
+    def _whole_lines(self, buf: bytes, start: int, end: int) -> None:
+        """Account buf[start:end]: whole lines, each ending in \\n but maybe the file's last."""
+        while self.header_left and start < end:
+            nl = buf.find(b"\n", start, end)
+            stop = end if nl < 0 else nl + 1
+            self._check(buf, start, stop)
+            self.lines += 1
+            self.header_left -= 1
+            start = stop
+        if start >= end:
+            return
+        self._check(buf, start, end)
+        newline_last = buf[end - 1] == 0x0A
+        n = buf.count(b"\n", start, end) + (0 if newline_last else 1)
+        # With (?m) the pattern also matches the empty "line" after a final \n: not a line.
+        skipped = sum(1 for _ in self.skip.finditer(buf, start, end)) - newline_last
+        self.lines += n
+        self.records += n - skipped
+
+    def _flag(self, what: str, buf: bytes, start: int, pos: int) -> None:
+        if self.problem is None:
+            self.problem = what
+            self.problem_line = self.lines + buf.count(b"\n", start, pos) + 1
+
+    def _check(self, buf: bytes, start: int, end: int) -> None:
+        if self.problem is not None:
+            return
+        nul = buf.find(b"\x00", start, end)
+        if nul >= 0:
+            self._flag("a NUL byte (binary data, not text)", buf, start, nul)
+            return
+        crlf = buf.count(b"\r\n", start, end)
+        if buf.count(b"\r", start, end) != crlf:
+            m = _LONE_CR.search(buf, start, end)
+            where = m.start() if m else start
+            self._flag("a carriage return that does not end a line", buf, start, where)
+            return
+        newlines = buf.count(b"\n", start, end)
+        if not newlines:
+            return
+        if self.first_crlf is None:
+            self.first_crlf = buf.find(b"\n", start, end) > start and (
+                buf[buf.find(b"\n", start, end) - 1] == 0x0D
+            )
+        if (self.first_crlf and crlf != newlines) or (not self.first_crlf and crlf):
+            m = (_LF_ONLY if self.first_crlf else _CRLF).search(buf, start, end)
+            where = m.start() if m else start
+            self._flag("line endings that change (CRLF and LF mixed)", buf, start, where)
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_LF_ONLY = re.compile(rb"(?<!\r)\n")
+_CRLF = re.compile(rb"\r\n")
+
+
+def scan_file(path: Path, rule: RecordRule | None) -> FileScan:
+    """sha256 of the file, and its record count under `rule` (decompressing gzip)."""
+    h = hashlib.sha256()
+    counter = _Counter(rule) if rule else None
+    gz: zlib._Decompress | None = None
+    truncated = False
+    with path.open("rb") as f:
+        first = True
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            if counter is None:
+                continue
+            if first:
+                first = False
+                if chunk[:2] == b"\x1f\x8b":
+                    gz = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                elif chunk.startswith(b"\xef\xbb\xbf"):
+                    chunk = chunk[3:]
+            if gz is None:
+                counter.feed(chunk)
+                continue
+            while chunk:
+                try:
+                    counter.feed(gz.decompress(chunk))
+                except zlib.error:
+                    truncated = True
+                    break
+                chunk = gz.unused_data
+                if gz.eof and chunk:  # a file of several gzip members, one after another
+                    gz = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                elif gz.eof:
+                    break
+        if gz is not None and not gz.eof:
+            truncated = True
+    if counter is None:
+        return FileScan(h.hexdigest(), None)
+    counter.close()
+    problem, line = counter.problem, counter.problem_line
+    if truncated and problem is None:
+        problem, line = "a compressed stream that ends early (truncated file)", counter.lines
+    return FileScan(h.hexdigest(), counter.records, counter.lines, problem, line)
