@@ -1,18 +1,26 @@
-# Every target installs what it needs into .venv first (from pyproject.toml).
+# Every target installs what it needs into .venv first (from pyproject.toml): the demo only the
+# runtime, the tests the test tools too. uv (from PyPI, put into .venv when missing) installs in
+# seconds; where it cannot be had, pip does the same, slower.
 PY := .venv/bin/python
 LAKE ?= lake
 SAMPLES ?= ../shared/traces
+INSTALL = if [ -x .venv/bin/uv ]; then .venv/bin/uv pip install --quiet --python $(PY) $(1); \
+	else $(PY) -m pip install --quiet $(1); fi
 
 .PHONY: demo test test-spark lint bench scale dashboard notebooks clean
 
-.venv/installed: pyproject.toml
-	python3 -m venv .venv
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+.venv/runtime: pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --quiet uv || echo "uv could not be installed: using pip (slower)"
+	$(call INSTALL,-e .)
+	touch $@
+
+.venv/installed: .venv/runtime
+	$(call INSTALL,-e '.[dev]')
 	touch $@
 
 # demo: ingest every real sample in ../shared/traces into ./lake, summarize it, write report.html
-demo: .venv/installed
+demo: .venv/runtime
 	.venv/bin/traces ingest $(SAMPLES) --lake $(LAKE)
 	.venv/bin/traces info --lake $(LAKE)
 	.venv/bin/traces report --lake $(LAKE) --out report.html
@@ -23,7 +31,7 @@ test: .venv/installed lint
 
 # test-spark: the Spark parity tests (installs the spark extra; needs Java 17)
 test-spark: .venv/installed
-	$(PY) -m pip install --quiet -e '.[dev,spark]'
+	$(call INSTALL,-e '.[dev,spark]')
 	$(PY) -m pytest -q -m spark tests/spark
 
 # lint: ruff (lint + format check) and mypy, configured in pyproject.toml
@@ -40,7 +48,7 @@ bench: .venv/installed
 
 # scale: ingest + full report at 10M/50M/100M generated requests on DuckDB, Spark at 10M (~10 min)
 scale: .venv/installed
-	$(PY) -m pip install --quiet -e '.[dev,spark]'
+	$(call INSTALL,-e '.[dev,spark]')
 	$(PY) benchmarks/scale.py
 
 # notebooks: execute the paper notebooks (notebooks/*.py) on a lake built from ../shared/traces; fails on a number out of tolerance
@@ -48,7 +56,7 @@ notebooks: .venv/installed
 	$(PY) notebooks/run.py --samples $(SAMPLES)
 
 # dashboard: open the Streamlit dashboard over ./lake on http://127.0.0.1:8501 (run demo first)
-dashboard: .venv/installed
+dashboard: .venv/runtime
 	.venv/bin/traces dashboard --lake $(LAKE)
 
 # clean: remove the venv, the demo lake and caches
