@@ -79,7 +79,9 @@ class DuckDBEngine:
         glob = str(Path(location.uri) / "trace=*" / "*.parquet").replace("'", "''")
         self.con.execute(
             f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
-            "hive_partitioning = true, union_by_name = true)"
+            # Not hive_partitioning: every file carries its own `trace` column, and a `k=v`
+            # folder above the lake (`runs/trace=x/lake`) would otherwise become a column.
+            "hive_partitioning = false, union_by_name = true)"
         )
 
     def register_empty(self, table: str, schema: pa.Schema) -> None:

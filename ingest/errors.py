@@ -53,5 +53,13 @@ class LakeError(DataError):
     """The lake directory is not usable (not a lake, unreadable manifest, ...)."""
 
 
+class NoLake(UsageError):
+    """`--lake` names a place where no lake is: a usage error, like a mistyped path."""
+
+
+class UnknownTrace(UsageError):
+    """A trace name that the lake does not hold."""
+
+
 class RecordsMismatch(DataError):
     """The parser's rows and rejects do not add up to the file's independently counted records."""

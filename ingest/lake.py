@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ingest.errors import LakeError
+from ingest.errors import LakeError, NoLake
 from ingest.names import check_trace_name, is_valid
 from ingest.schema import SCHEMA_VERSION, TABLES
 
@@ -104,7 +104,7 @@ class Lake:
                 "Pass --lake with a new or empty directory."
             )
         if not create:
-            raise LakeError(
+            raise NoLake(
                 f"No lake at {root}. Ingest something first: `traces ingest PATH --lake {root}`."
             )
         root.mkdir(parents=True, exist_ok=True)
@@ -391,7 +391,7 @@ class RemoteLake:
                 "Check the credentials (AWS_ACCESS_KEY_ID, ...) and the endpoint."
             ) from e
         if marker.type != fs.FileType.File:
-            raise LakeError(
+            raise NoLake(
                 f"No lake at {lake.root} (no {MARKER}). Ingest into a local lake, then copy it "
                 f"up whole: `traces ingest PATH --lake lake && aws s3 sync lake {lake.root}`."
             )

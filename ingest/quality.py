@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.schema import INVARIANTS
-from ingest.sources.base import sql_str
+from ingest.sources.base import glob_escape, sql_str
 
 # Columns that identify a row, per table: two rows with the same key describe the same thing.
 KEYS: dict[str, tuple[str, ...]] = {
@@ -24,6 +24,17 @@ KEYS: dict[str, tuple[str, ...]] = {
     # Context (day, iteration, window, batch size) often lives in extra: part of the key.
     "summaries": ("entity", "service", "tenant", "kind", "metric", "stat", "extra"),
     "cold_starts": ("pod_id", "ts"),
+}
+# Fields that say what a row is about. A row with none of them came from a line whose key
+# fields were all empty (",,,,"): kept where the source requires none of them (it rejects
+# such lines as missing-field where it does), and counted here so an analysis knows.
+EMPTY_KEYS: dict[str, tuple[str, ...]] = {
+    "requests": ("ts", "input_tokens", "output_tokens", "duration_s"),
+    "jobs": ("job_id", "submit_ts", "start_ts", "end_ts"),
+    "cold_starts": ("ts", "pod_id", "total_s"),
+    "series": ("ts", "entity", "value"),
+    "measurements": ("ts", "subject", "value"),
+    "summaries": ("entity", "value"),
 }
 TIME_COLUMN = {
     "requests": "ts",
@@ -44,7 +55,7 @@ class Finding:
 
 
 def _scan(staged: Path) -> str:
-    return f"read_parquet({sql_str(staged / '*.parquet')})"
+    return f"read_parquet({sql_str(glob_escape(staged) + '/*.parquet')})"
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,11 @@ def profile(
         cols = ", ".join(key)
         aggregates["duplicate"] = f"count(*) - count(DISTINCT ({cols}))"
         aggregates["missing"] = f"count(*) FILTER (WHERE {key[0]} IS NULL)"
+    empty = EMPTY_KEYS.get(table)
+    if empty:
+        aggregates["empty"] = (
+            "count(*) FILTER (WHERE " + " AND ".join(f"{c} IS NULL" for c in empty) + ")"
+        )
     step = round(resolution_s * 1_000_000) if resolution_s and resolution_s >= 1e-3 else 0
     if ts and step:
         aggregates["off_grid"] = f"count(*) FILTER (WHERE epoch_us({ts}) % {step} <> 0)"
@@ -98,6 +114,10 @@ def profile(
     if got.get("missing"):
         n = int(got["missing"])
         findings.append(Finding("missing-key", table, n, f"{n:,} rows have no {(key or ('',))[0]}"))
+    if got.get("empty"):
+        n = int(got["empty"])
+        detail = f"{n:,} rows have none of {', '.join(empty or ())}: their key fields were empty"
+        findings.append(Finding("empty-key", table, n, detail))
     if got.get("off_grid"):
         n = int(got["off_grid"])
         detail = f"{n:,} {ts} values are not on the declared {resolution_s:g} s grid"

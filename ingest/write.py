@@ -30,7 +30,7 @@ from ingest.schema import (
     TS,
     Table,
 )
-from ingest.sources.base import TableQuery, sql_str
+from ingest.sources.base import TableQuery, glob_escape, sql_str
 
 ProgressFn = Callable[[float], None]  # fraction of the current query done, 0..1
 
@@ -238,7 +238,7 @@ def enforce_invariants(
     rules = INVARIANTS[table]
     if not parquet or not rules:
         return []
-    scan = f"read_parquet({sql_str(staged / '*.parquet')})"
+    scan = f"read_parquet({sql_str(glob_escape(staged) + '/*.parquet')})"
     case = " ".join(f"WHEN {pred} THEN {sql_str(slug)}" for slug, pred, _ in rules)
     flagged = f"SELECT *, CASE {case} END AS _problem FROM {scan}"
     rule_text = {slug: text for slug, _, text in rules}

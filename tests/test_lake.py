@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest import lake as lake_module
-from ingest.errors import LakeError
+from ingest.errors import LakeError, NoLake
 from ingest.lake import Lake
 from ingest.pipeline import Plan, ingest_trace
 from ingest.sources import azure_llm_inference, mooncake
@@ -76,7 +76,7 @@ def test_traces_are_independent(shared: Path, lake_dir: Path) -> None:
 
 
 def test_open_refuses_what_is_not_a_lake(tmp_path: Path) -> None:
-    with pytest.raises(LakeError, match="No lake at"):
+    with pytest.raises(NoLake, match="No lake at"):
         Lake.open(tmp_path / "absent")
     (tmp_path / "file").write_text("x")
     with pytest.raises(LakeError, match="is a file"):

@@ -105,7 +105,7 @@ def test_a_prefix_without_a_lake_says_how_to_put_one_there(
 ) -> None:
     empty = s3_lake.replace("lakes/samples", "lakes/nothing-here")
     code, _, err = cli("report", "--lake", empty)
-    assert code == 1
+    assert code == 2  # a usage error, like a mistyped local --lake
     assert "No lake at s3://lakes/nothing-here" in err and "aws s3 sync" in err
 
 
