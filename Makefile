@@ -55,6 +55,11 @@ scale: .venv/installed
 notebooks: .venv/installed
 	$(PY) notebooks/run.py --samples $(SAMPLES)
 
+# screenshots: PNGs of report.html at 1,400 and 900 px windows in out/screenshots, to look at (run demo first; needs chromium)
+.PHONY: screenshots
+screenshots: .venv/installed
+	$(PY) tools/report_screenshots.py report.html --out out/screenshots
+
 # dashboard: open the Streamlit dashboard over ./lake on http://127.0.0.1:8501 (run demo first)
 dashboard: .venv/runtime
 	.venv/bin/traces dashboard --lake $(LAKE)

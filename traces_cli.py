@@ -6,9 +6,13 @@ Typed errors from the packages become one short paragraph and an exit code (1 fo
 
 from __future__ import annotations
 
+import difflib
+import errno
+import math
 import os
 import re
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,11 +31,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ingest.errors import TracesError
-from ingest.lake import Lake, default_lake_path, is_uri, open_lake
+from ingest.errors import TracesError, UsageError
+from ingest.lake import MARKER, Lake, default_lake_path, is_uri, open_lake
 from ingest.pipeline import DEFAULT_MAX_REJECTED, IngestReport, ingest_paths
 from ingest.schema import docs_markdown
 from ingest.sources import SOURCES
+from ingest.sources.base import glob_escape, sql_str
 
 app = typer.Typer(
     help="Normalize public workload traces into one Parquet lake and characterize them.\n\n"
@@ -104,7 +109,33 @@ def _read_lake(location: str | None) -> Path | str:
     location = location or os.environ.get("TRACES_LAKE")
     if location and is_uri(location):
         return location
-    return Path(location) if location else default_lake_path()
+    return _existing_lake(Path(location) if location else default_lake_path())
+
+
+def _existing_lake(lake: Path) -> Path:
+    """A local lake every command but ingest needs to exist: none there is a usage error (exit
+    2). A file, or a folder of other files, is left for `Lake.open` to explain."""
+    if (lake / MARKER).is_file() or lake.is_file() or (lake.is_dir() and any(lake.iterdir())):
+        return lake
+    raise UsageError(
+        f"No lake at {lake}. Ingest something first: `traces ingest PATH --lake {lake}`, or "
+        "pass --lake with an existing lake (default: $TRACES_LAKE, else ./lake)."
+    )
+
+
+def _require_traces(lake: Path | str, names: Sequence[str]) -> None:
+    """Trace names given on the command line must be in the lake (exit 2 with the list)."""
+    if not names:
+        return
+    known = sorted(str(m.get("trace")) for m in open_lake(lake).manifests())
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise UsageError(
+                f"No trace named {name!r} in the lake at {lake}.{hint} Traces: "
+                f"{', '.join(known) or 'none'}."
+            )
 
 
 class RichProgress:
@@ -364,8 +395,13 @@ def info(lake: ReadLakeOption = None) -> None:
                 soft_wrap=True,
             )
     query = (
-        "Query the lake with DuckDB: "
-        f"read_parquet('{lake_dir}/requests/**/*.parquet', hive_partitioning=true)"
+        "Query the lake with DuckDB: read_parquet("
+        # DuckDB reads the path as a pattern: bracket the lake's own [, * and ?. Every file
+        # has its `trace` column, so no hive partitioning (on by default for `k=v` paths): it
+        # would also turn a `k=v` folder above the lake into a column, and `trace=x` there into
+        # every row's trace.
+        + sql_str(f"{glob_escape(lake_dir)}/requests/trace=*/*.parquet")
+        + ", hive_partitioning=false)"
         if isinstance(where, Lake)
         else f"Characterize it in place with `traces report --lake {lake_dir}`."
     )
@@ -373,6 +409,7 @@ def info(lake: ReadLakeOption = None) -> None:
         f"Relative traces are anchored at 1970-01-01 UTC. {query}",
         markup=False,
         highlight=False,
+        soft_wrap=True,  # a query to copy: never broken inside its path
     )
 
 
@@ -413,6 +450,8 @@ def report(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
     _engine(engine)
+    where = _read_lake(lake)
+    _require_traces(where, trace or [])
     target = out_file if out_file is not None else Path(f"report.{fmt}")
     bar = Progress(
         TextColumn("[bold]{task.description}"),
@@ -429,7 +468,7 @@ def report(
         def progress(what: str, done: int, total: int) -> None:
             bar.update(task, description=what, completed=done, total=total)
 
-        result = write_report(_read_lake(lake), target, fmt, trace or None, progress, engine)
+        result = write_report(where, target, fmt, trace or None, progress, engine)
     size = target.stat().st_size
     out.print(
         f"Wrote {target} ({size / 1024:,.0f} KiB): {len(result.traces)} trace(s) characterized"
@@ -483,7 +522,9 @@ def train(
         opts["probes"] = probes
     if holdout is not None:
         opts["holdout"] = holdout
-    result = train_model(kind, _lake(lake), trace, out_dir, **opts)
+    lake_dir = _existing_lake(_lake(lake))
+    _require_traces(lake_dir, trace)
+    result = train_model(kind, lake_dir, trace, out_dir, **opts)
     out.print(f"Wrote {result.out}", markup=False, highlight=False)
     _print_metrics(result.metrics)
 
@@ -492,17 +533,29 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
     """Held-out metrics: the model beside each baseline, one row per metric."""
     model = metrics.get("model", {})
     baselines = metrics.get("baselines", {})
-    table = Table(
-        box=box.SIMPLE_HEAD, pad_edge=False, title=f"held-out rows: {metrics.get('rows')}"
-    )
+    rows = metrics.get("rows")
+    title = f"held-out rows: {rows:,}" if isinstance(rows, int) else f"held-out rows: {rows}"
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title)
     table.add_column("metric", no_wrap=True)
     table.add_column("model", justify="right")
     for name in baselines:
         table.add_column(name, justify="right", overflow="fold")
     for metric in model:
         values = [model[metric], *(b.get(metric) for b in baselines.values())]
-        table.add_row(metric, *("-" if v is None else f"{v:.4g}" for v in values))
+        table.add_row(metric, *_metric_cells(values))
     out.print(table)
+
+
+def _metric_cells(values: list[Any]) -> list[str]:
+    """One format per metric: counts (every value whole) as integers with thousands
+    separators, other metrics to 4 significant digits; '-' where a baseline has no value."""
+    known = [v for v in values if isinstance(v, int | float) and math.isfinite(v)]
+    whole = bool(known) and all(float(v).is_integer() for v in known)
+    fmt = "{:,.0f}" if whole else "{:.4g}"
+    return [
+        fmt.format(v) if isinstance(v, int | float) else "-" if v is None else str(v)
+        for v in values
+    ]
 
 
 @app.command()
@@ -528,7 +581,9 @@ def evaluate(
 
     if fmt not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
-    result = evaluate_model(model_dir, _lake(lake), trace)
+    lake_dir = _existing_lake(_lake(lake))
+    _require_traces(lake_dir, [trace])
+    result = evaluate_model(model_dir, lake_dir, trace)
     if fmt == "json":
         print(dumps(result))
     else:
@@ -560,7 +615,7 @@ def dashboard(
     """
     from dashboards.launch import run_dashboard
 
-    lake_dir = _lake(lake)
+    lake_dir = _existing_lake(_lake(lake))
     Lake.open(lake_dir)  # a clear message now rather than an empty page later
     if models is not None:
         os.environ["TRACES_MODELS"] = str(models)
@@ -581,8 +636,14 @@ def datasets(
 
         traces datasets --family serverless
     """
-    from ingest.catalog import load_catalog  # urllib and tomllib: only for these commands
+    from ingest.catalog import FAMILIES, load_catalog  # tomllib: only for these commands
 
+    if family is not None and family not in FAMILIES:
+        close = difflib.get_close_matches(family, FAMILIES, n=1)
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        raise UsageError(
+            f"Unknown family {family!r} for --family. {hint}Families: {', '.join(FAMILIES)}."
+        )
     catalog = [d for d in load_catalog() if family is None or d.family == family]
     out.print(f"[bold]{len(catalog)} datasets[/] (`traces fetch NAME` downloads one)\n")
     for d in catalog:
@@ -637,7 +698,30 @@ def fetch(
             bar.finish()
     for f in result.files:
         if f.status != "manual":
-            out.print(f"{f.status:>10}  {f.path}", markup=False, highlight=False)
+            mark = "" if f.verified else "  UNVERIFIED"
+            out.print(f"{f.status:>10}  {f.path}{mark}", markup=False, highlight=False)
+    if result.unverified:
+        out.print(
+            f"\n{len(result.unverified)} file(s) UNVERIFIED: the catalog publishes no checksum "
+            "for them, so a damaged or altered download cannot be told from the real file. "
+            "Their sha256, to compare with the publisher's if one exists, and what was checked:",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        checked = {
+            "size": "size as in the catalog",
+            "announced size": "size as the server announced it",
+            "none": "nothing: no size is known, a download cut short would look complete",
+        }
+        for f in result.unverified:
+            digest = f.sha256 or "(already present; not hashed)"
+            out.print(
+                f"  {digest}  {f.path}  ({checked[f.checked]})",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     if result.manual:
         out.print("\nTo finish by hand:")
         for step in result.manual:
@@ -652,7 +736,9 @@ def schema() -> None:
 
     Example:  traces schema > schema.md
     """
-    out.print(docs_markdown(), markup=False, highlight=False)
+    # Plain text, not the console: rich would wrap long table rows at the terminal's width,
+    # and `traces schema > file` must write exactly docs/schema.md.
+    sys.stdout.write(docs_markdown())
 
 
 def main() -> None:
@@ -667,9 +753,28 @@ def main() -> None:
             raise
         err.print(str(e), markup=False, highlight=False)
         sys.exit(e.exit_code)
+    except SystemExit as e:
+        # Typer turns Ctrl-C inside a command into a silent exit 130; say what it left behind.
+        if e.code == 130 and _caused_by_interrupt(e):
+            err.print(_interrupted_message(argv), markup=False, highlight=False)
+        raise
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        err.print(_interrupted_message(argv), markup=False, highlight=False)
+        sys.exit(130)
+    except OSError as e:
+        # The file system said no: a read-only or full disk, a folder without permission.
+        if debug:
+            raise
+        err.print(_os_error_message(e, argv), markup=False, highlight=False)
+        sys.exit(1)
     except Exception as e:
         if debug:
             raise
+        if _is_query_interrupt(e):
+            err.print(_interrupted_message(argv), markup=False, highlight=False)
+            sys.exit(130)
         err.print(
             f"Unexpected error: {e!r}. Run again with --debug for the traceback, and please "
             "report it.",
@@ -677,6 +782,70 @@ def main() -> None:
             highlight=False,
         )
         sys.exit(1)
+
+
+def _caused_by_interrupt(e: BaseException) -> bool:
+    seen: BaseException | None = e
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _is_query_interrupt(e: Exception) -> bool:
+    """Ctrl-C during a DuckDB query: DuckDB stops the query and raises this instead of
+    KeyboardInterrupt (a RuntimeError "Query interrupted", or its InterruptException)."""
+    import duckdb  # already loaded by the ingest and analysis packages
+
+    return isinstance(e, duckdb.InterruptException) or (
+        isinstance(e, RuntimeError) and str(e) == "Query interrupted"
+    )
+
+
+def _command(argv: list[str]) -> str:
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
+def _interrupted_message(argv: list[str]) -> str:
+    command = _command(argv)
+    after = {
+        "ingest": "The trace being ingested was discarded: the lake keeps its earlier data "
+        "of it (traces that finished before were written; `traces info` lists them).",
+        "fetch": "A partial download is kept as FILE.part: run the same fetch again to resume.",
+        "train": "The model folder may be incomplete: train again before using it.",
+        "report": "The lake is unchanged; the report file may be incomplete.",
+    }
+    return "Interrupted (Ctrl-C). " + after.get(command, "The lake is unchanged.")
+
+
+_OS_REASONS = {
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+}
+
+
+def _os_error_message(e: OSError, argv: list[str]) -> str:
+    where = f"{e.filename}" if e.filename else "a file"
+    if e.filename2:
+        where += f" (-> {e.filename2})"
+    reason = _OS_REASONS.get(e.errno or 0) or e.strerror or str(e)
+    option = {"report": "--out", "train": "--out", "fetch": "--dest"}.get(_command(argv), "--lake")
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        fix = (
+            "The command needs to write there: check the folder's permissions and mount, or "
+            f"pass {option} with a folder you can write to."
+        )
+    elif e.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = f"Free some space, or pass {option} with a folder on another disk."
+    else:
+        fix = "Check the path and run again (--debug shows the traceback)."
+    return f"Cannot use {where}: {reason}. {fix}"
 
 
 if __name__ == "__main__":

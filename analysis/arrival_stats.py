@@ -128,6 +128,15 @@ def _slope(x: FloatArray, y: FloatArray) -> float:
     return float(np.polyfit(x[ok], y[ok], 1)[0])
 
 
+def _repeats_exactly(c: FloatArray, sizes: NDArray[np.int64]) -> bool:
+    """Counts that vary but whose block sums at some size do not: the series repeats exactly
+    (arrivals at a constant rate slower than the bins, e.g. one every 3 s in 1 s bins). No
+    power law describes it, and both estimators would return numbers outside [0, 1]."""
+    if c.std() == 0:
+        return False
+    return any(aggregate(c, int(m)).std() == 0 for m in sizes if m > 1)
+
+
 def hurst_aggregated_variance(counts: ArrayLike, min_blocks: int = 10) -> float:
     """Hurst exponent from the variance-time plot: Var(X^(m)) ~ m^(2H - 2).
 
@@ -137,6 +146,8 @@ def hurst_aggregated_variance(counts: ArrayLike, min_blocks: int = 10) -> float:
     c = as_float(counts)
     levels = _levels(1, c.size // min_blocks)
     if levels.size < 3:
+        return math.nan
+    if _repeats_exactly(c, levels):
         return math.nan
     logs_m, logs_v = [], []
     for m in levels:
@@ -190,7 +201,7 @@ def hurst_rescaled_range(counts: ArrayLike, min_n: int = 16, min_blocks: int = 4
     """
     c = as_float(counts)
     sizes = _levels(min_n, c.size // min_blocks)
-    if sizes.size < 3:
+    if sizes.size < 3 or _repeats_exactly(c, sizes):
         return math.nan
     logs_n, logs_rs = [], []
     for n in sizes:
@@ -242,23 +253,28 @@ def acf(x: ArrayLike, max_lag: int) -> FloatArray:
     return np.asarray(r / denom, dtype=np.float64)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Cycle:
+    """A daily or weekly cycle check: the autocorrelation of counts at the period and at the
+    reference lags (see CYCLES), and whether that reads as a cycle."""
+
+    acf: float
+    acf_reference: float
+    detected: bool
+
+
+@dataclass(frozen=True)
 class Periodicity:
-    """Periodogram peaks and cycle checks of one count series (see `periodicity`)."""
+    """Periodogram peaks and cycle checks of one count series (see `periodicity`).
 
-    bin_s: float
-    span_s: float
-    top_periods_s: list[float] = field(default_factory=list)
-    top_power_share: list[float] = field(default_factory=list)
-    cycles: dict[str, dict[str, Any] | str] = field(default_factory=dict)
+    `cycles`: "daily" / "weekly" -> the check, or None when the span is too short for it (two
+    full periods are needed)."""
 
-    def numbers(self) -> dict[str, Any]:
-        return {
-            "bin_s": self.bin_s,
-            "top_periods_s": self.top_periods_s,
-            "top_power_share": self.top_power_share,
-            **self.cycles,
-        }
+    bin_s: float  # width of the counts (s)
+    span_s: float  # bins x bin_s
+    top_periods_s: list[float] = field(default_factory=list)  # strongest first
+    top_power_share: list[float] = field(default_factory=list)  # each peak's share of power
+    cycles: dict[str, Cycle | None] = field(default_factory=dict)
 
 
 def periodicity(counts: ArrayLike, bin_s: float, top: int = 3) -> Periodicity:
@@ -267,11 +283,12 @@ def periodicity(counts: ArrayLike, bin_s: float, top: int = 3) -> Periodicity:
     Periods are read off the periodogram of the linearly detrended counts, among periods
     that fit at least twice in the span; `top_power_share` is each peak's share of the total
     power. A daily (weekly) check needs two full days (weeks) of data; otherwise that entry
-    says "span too short". See CYCLES for the reference lags.
+    is None (span too short). See CYCLES for the reference lags.
     """
     c = as_float(counts)
     span = c.size * bin_s
-    out = Periodicity(bin_s=bin_s, span_s=span)
+    periods: list[float] = []
+    shares: list[float] = []
     if c.size >= 8 and c.std() > 0:
         freqs, power = signal.periodogram(c, fs=1.0 / bin_s, detrend="linear")
         keep = (freqs > 0) & (freqs >= 2.0 / span)
@@ -281,23 +298,24 @@ def periodicity(counts: ArrayLike, bin_s: float, top: int = 3) -> Periodicity:
             peaks, _ = signal.find_peaks(np.concatenate(([0.0], p, [0.0])))
             peaks = peaks - 1
             order = sorted(peaks, key=lambda i: (-p[i], f[i]))[:top]
-            out.top_periods_s = [float(1.0 / f[i]) for i in order]
-            out.top_power_share = [float(p[i] / total) for i in order]
+            periods = [float(1.0 / f[i]) for i in order]
+            shares = [float(p[i] / total) for i in order]
+    cycles: dict[str, Cycle | None] = {}
     for name, (period, references) in CYCLES.items():
         if span < 2 * period:
-            out.cycles[name] = "span too short"
+            cycles[name] = None
             continue
         at = autocorrelation(c, round(period / bin_s))
         ref = float(np.mean([autocorrelation(c, round(r / bin_s)) for r in references]))
         detected = bool(at > CYCLE_ACF and at - ref > CYCLE_CONTRAST)
-        out.cycles[name] = {"acf": at, "acf_reference": ref, "detected": detected}
-    return out
+        cycles[name] = Cycle(acf=at, acf_reference=ref, detected=detected)
+    return Periodicity(bin_s, span, periods, shares, cycles)
 
 
 # --- inter-arrival fits ---------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Fit:
     """One fitted model: named parameters (shape, scale in s), KS distance, AIC."""
 
@@ -307,16 +325,13 @@ class Fit:
     aic: float
     log_likelihood: float
 
-    def numbers(self) -> dict[str, Any]:
-        return {"params": self.params, "ks": self.ks, "aic": self.aic}
-
     def frozen(self) -> Any:
         """The fitted scipy distribution."""
         shape = () if self.model == "exponential" else (self.params["shape"],)
         return MODELS[self.model](*shape, loc=0, scale=self.params["scale"])
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitReport:
     """All fits of one gap sample and how they were made."""
 
@@ -403,6 +418,9 @@ def fit_interarrivals(
     r = float(resolution_s)
     if g.size < 10:
         why = f"only {g.size} gaps"
+        return FitReport({}, None, int(g.size), 0, "refused", why)
+    if np.ptp(g) == 0:  # arrivals at a constant rate: any model "fits" a single value
+        why = f"every gap is {g[0]:.3g} s: there is no spread to fit"
         return FitReport({}, None, int(g.size), 0, "refused", why)
     if g.mean() < MIN_MEAN_TICKS * r:
         why = (

@@ -1,4 +1,6 @@
-"""Arrivals and burstiness: rate over time, inter-arrival CV, IDC curve, Hurst, periods, fits.
+"""Arrivals and burstiness, the compute step: rate over time, inter-arrival CV, IDC curve,
+Hurst, periods, fits. `compute` returns a `BurstinessResult`; `analysis.burstiness_report`
+turns it into the section.
 
 Events are request arrivals (requests.ts), job submissions (jobs.submit_ts) or, for traces
 released as per-interval counts (Azure Functions 2019), the `invocations` series; the first of
@@ -21,12 +23,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 import polars as pl
 
 from analysis import arrival_stats as st
 from analysis.db import LakeDB
-from analysis.section import Section
 
 MIN_EVENTS = 20  # fewer arrivals than this carry no dispersion or fit worth reporting
 TOP_GROUPS = 5
@@ -48,14 +48,6 @@ GROUP_CENSORED_SAMPLE = 1_000
 # Dispersion within this of 1 is called Poisson-like even when statistically distinguishable:
 # with millions of windows an IDC of 1.03 is "significant" but not bursty in any useful sense.
 IDC_MARGIN = 0.1
-# A best fit whose KS distance exceeds this is reported as the best of poor fits.
-POOR_KS = 0.1
-CCDF_POINTS = 300
-# The lags behind each cycle check, in words (see arrival_stats.CYCLES).
-CYCLE_LAGS = {"daily": ("24 h", "12 h"), "weekly": ("7 d", "3-4 d")}
-# Hurst above this by both estimators is reported as long-range dependence: simulated Poisson
-# arrivals scatter by ~0.02 around 0.5 (see the property tests).
-LRD_HURST = 0.6
 
 
 # The grouping columns of the arrivals view (requests and jobs), each a filter of its queries.
@@ -104,7 +96,7 @@ SOURCES = (REQUESTS, JOBS, SERIES)
 # ---------------------------------------------------------------- lake access
 
 
-@dataclass
+@dataclass(frozen=True)
 class ArrivalSummary:
     """Counts and span of one trace's (or one group's) arrivals, from one SQL aggregate."""
 
@@ -325,88 +317,73 @@ def _reduce(counts: np.ndarray, limit: int) -> tuple[np.ndarray, int]:
     return (st.aggregate(counts, factor) if factor > 1 else counts), factor
 
 
-# ---------------------------------------------------------------- analysis
+# ---------------------------------------------------------------- results
 
 
-@dataclass
+@dataclass(frozen=True)
 class Burstiness:
-    """Burstiness of one trace or one group of it. `numbers()` is the JSON of the section."""
+    """Burstiness of one trace, or of one (dim, value) group of it, measured from its own
+    first to its last arrival.
+
+    A statistic that cannot be computed is NaN (Hurst of constant counts, CV of a counts-only
+    series) or absent (an IDC window with fewer than MIN_WINDOWS windows).
+    """
 
     trace: str
     source: EventSource
-    group: tuple[str, str] | None
+    group: tuple[str, str] | None  # (dim, value), or None for the whole trace
     summary: ArrivalSummary
-    time_origin: str = "absolute"
-    idc: dict[float, float] = field(default_factory=dict)
-    idc_windows: dict[float, int] = field(default_factory=dict)  # complete windows per size
-    hurst_aggregated_variance: float = math.nan
-    hurst_rescaled_range: float = math.nan
-    hurst_bin_s: float = math.nan
-    base_bin_s: float = math.nan
+    time_origin: str = "absolute"  # absolute | relative (anchored at 1970-01-01)
+    idc: dict[float, float] = field(default_factory=dict)  # window (s) -> variance/mean of counts
+    idc_windows: dict[float, int] = field(default_factory=dict)  # window (s) -> complete windows
+    hurst_aggregated_variance: float = math.nan  # Hurst exponent, aggregated-variance estimator
+    hurst_rescaled_range: float = math.nan  # Hurst exponent, R/S estimator
+    hurst_bin_s: float = math.nan  # width of the counts both Hurst estimators see (s)
+    hurst_undefined: str | None = None  # why a Hurst estimate is NaN, None when both exist
+    base_bin_s: float = math.nan  # finest bin counted (s)
     periodicity: st.Periodicity | None = None
-    fits: st.FitReport | None = None
-    iat_cv: float = math.nan
-    gaps: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
-    rate: pl.DataFrame = field(default_factory=pl.DataFrame)
-    acf: pl.DataFrame = field(default_factory=pl.DataFrame)
+    fits: st.FitReport | None = None  # inter-arrival fits (None for counts-only series)
+    iat_cv: float = math.nan  # inter-arrival CV (sd / mean of gaps); NaN for counts-only series
+    gaps: np.ndarray = field(
+        default_factory=lambda: np.array([], dtype=np.float64)
+    )  # fit sample (s)
+    rate: pl.DataFrame = field(default_factory=pl.DataFrame)  # start, offset_s, events, rate_per_s
+    acf: pl.DataFrame = field(default_factory=pl.DataFrame)  # lag_s, acf of counts
 
     @property
     def resolution_s(self) -> float:
         return self.summary.resolution_s
 
-    def numbers(self) -> dict[str, Any]:
-        s = self.summary
-        out: dict[str, Any] = {
-            "source": self.source.label,
-            "events": round(s.events),
-            "span_s": s.span_s,
-            "rate_per_s": s.rate_per_s,
-            "resolution_s": s.resolution_s,
-            "idc": {_key(w): v for w, v in sorted(self.idc.items())},
-            "hurst": {
-                "aggregated_variance": self.hurst_aggregated_variance,
-                "rescaled_range": self.hurst_rescaled_range,
-            },
-            "hurst_bin_s": self.hurst_bin_s,
-        }
-        if self.periodicity is not None:
-            out["periodicity"] = self.periodicity.numbers()
-        if self.source.counts_only:
-            out["counts_only"] = True
-            return _rounded(out)
-        out["iat_cv"] = self.iat_cv
-        out["gap_mean_s"] = s.gap_mean
-        out["tied_gaps_share"] = s.ties / s.gaps if s.gaps else None
-        if self.fits is not None:
-            if self.fits.best is not None:
-                out["best_fit"] = self.fits.best
-                out["fits"] = {k: f.numbers() for k, f in sorted(self.fits.fits.items())}
-            out["fit_sample"] = self.fits.sample
-            out["fit_method"] = self.fits.method
-            if self.fits.censored:
-                out["fit_censored"] = self.fits.censored
-            if self.fits.refused:
-                out["fit_refused"] = self.fits.refused
-        return _rounded(out)
+    @property
+    def rate_bin_s(self) -> float | None:
+        """Width of the rate-over-time bins (s); None with fewer than two bins."""
+        return float(self.rate["offset_s"][1]) if self.rate.height > 1 else None
 
 
-def _key(w: float) -> str:
-    return f"{w:g}"
+@dataclass(frozen=True)
+class BurstinessResult:
+    """Burstiness of one trace and of its largest groups.
 
+    `groups`: grouping column (service, tenant, job_type) -> group name -> its burstiness,
+    the TOP_GROUPS largest of each column with two groups or more and MIN_EVENTS arrivals.
+    """
 
-def _rounded(value: Any, digits: int = 6) -> Any:
-    """Floats to `digits` significant digits: parallel float sums in DuckDB may differ in the
-    last bits between runs, and the report must not."""
-    if isinstance(value, dict):
-        return {k: _rounded(v, digits) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rounded(v, digits) for v in value]
-    if isinstance(value, float | np.floating):
-        v = float(value)
-        if not math.isfinite(v) or v == 0:
-            return v if math.isfinite(v) else None
-        return round(v, digits - 1 - math.floor(math.log10(abs(v))))
-    return value
+    overall: Burstiness
+    groups: dict[str, dict[str, Burstiness]]
+
+    @property
+    def trace(self) -> str:
+        return self.overall.trace
+
+    @property
+    def events(self) -> int:
+        """Arrivals (or summed invocations of a counts-only series)."""
+        return round(self.overall.summary.events)
+
+    @property
+    def rate_per_s(self) -> float:
+        """Mean arrival rate over the span, per second."""
+        return self.overall.summary.rate_per_s
 
 
 def analyze(
@@ -430,56 +407,76 @@ def analyze(
     summary = arrival_summary(db, trace, src, group)
     if summary is None or summary.events < MIN_EVENTS:
         return None
-    out = Burstiness(
-        trace=trace,
-        source=src,
-        group=group,
-        summary=summary,
-        time_origin=db.info(trace).time_origin,
-    )
     windows = idc_windows(summary.resolution_s, summary.span_s)
     b = base_bin(summary.resolution_s, summary.span_s, windows)
-    out.base_bin_s = b
     counts = binned_counts(db, trace, summary, b, src, group)
 
+    idc: dict[float, float] = {}
+    idc_n: dict[float, int] = {}
     for w in windows:
         k = _multiple(w, b)
         if k:
             agg = st.aggregate(counts, k)
             if agg.size >= MIN_WINDOWS:
-                out.idc[w] = st.idc(agg)
-                out.idc_windows[w] = int(agg.size)
+                idc[w] = st.idc(agg)
+                idc_n[w] = int(agg.size)
         elif w < b and fine_windows:
             value, n = count_moments_idc(db, trace, summary, w, src, group)
             if n >= MIN_WINDOWS:
-                out.idc[w] = value
-                out.idc_windows[w] = n
+                idc[w] = value
+                idc_n[w] = n
 
-    hurst_counts, factor = _reduce(counts, HURST_BINS)
-    out.hurst_bin_s = b * factor
-    out.hurst_aggregated_variance = st.hurst_aggregated_variance(hurst_counts)
-    out.hurst_rescaled_range = st.hurst_rescaled_range(hurst_counts)
-
+    hurst_counts, hurst_factor = _reduce(counts, HURST_BINS)
+    hurst_av = st.hurst_aggregated_variance(hurst_counts)
+    hurst_rs = st.hurst_rescaled_range(hurst_counts)
     period_counts, factor = _reduce(counts, PERIOD_BINS)
-    out.periodicity = st.periodicity(period_counts, b * factor)
     lags = st.acf(period_counts, period_counts.size // 2)
     step = max(1, math.ceil(lags.size / ACF_POINTS))
     idx = np.arange(0, lags.size, step)
-    out.acf = pl.DataFrame({"lag_s": idx * b * factor, "acf": lags[idx]})
 
     rb = rate_bin_s or rate_bin(summary.resolution_s, summary.span_s)
     k = _multiple(rb, b)
     rate_counts = (
         st.aggregate(counts, k) if k else binned_counts(db, trace, summary, rb, src, group)
     )
-    out.rate = _rate_table(summary.first_s, rb, rate_counts)
-    del counts
 
+    iat_cv, gaps, fits = math.nan, np.array([], dtype=np.float64), None
     if not src.counts_only and summary.gaps >= 2:
-        out.iat_cv = st.cv_from_moments(summary.gaps, summary.gap_mean, summary.gap_std)
-        out.gaps = interarrival_sample(db, trace, summary, src, group, fit_sample)
-        out.fits = st.fit_interarrivals(out.gaps, summary.resolution_s, censored_sample)
-    return out
+        iat_cv = st.cv_from_moments(summary.gaps, summary.gap_mean, summary.gap_std)
+        gaps = interarrival_sample(db, trace, summary, src, group, fit_sample)
+        fits = st.fit_interarrivals(gaps, summary.resolution_s, censored_sample)
+    return Burstiness(
+        trace=trace,
+        source=src,
+        group=group,
+        summary=summary,
+        time_origin=db.info(trace).time_origin,
+        idc=idc,
+        idc_windows=idc_n,
+        hurst_aggregated_variance=hurst_av,
+        hurst_rescaled_range=hurst_rs,
+        hurst_bin_s=b * hurst_factor,
+        hurst_undefined=_hurst_undefined(hurst_counts, hurst_av, hurst_rs),
+        base_bin_s=b,
+        periodicity=st.periodicity(period_counts, b * factor),
+        fits=fits,
+        iat_cv=iat_cv,
+        gaps=gaps,
+        rate=_rate_table(summary.first_s, rb, rate_counts),
+        acf=pl.DataFrame({"lag_s": idx * b * factor, "acf": lags[idx]}),
+    )
+
+
+def _hurst_undefined(counts: np.ndarray, av: float, rs: float) -> str | None:
+    if math.isfinite(av) and math.isfinite(rs):
+        return None
+    if counts.size < 2 or float(np.std(counts)) == 0.0:
+        return "constant counts (no variance)"
+    if any(float(np.std(st.aggregate(counts, m))) == 0.0 for m in range(2, 33)):
+        return "counts repeat exactly (a constant rate slower than the bins)"
+    if counts.size < 256:  # R/S needs three block sizes from 16 bins, each at least 4 times
+        return f"only {counts.size} bins of counts"
+    return "too little variation of counts across block sizes"
 
 
 def _rate_table(first_s: float, bin_s: float, counts: np.ndarray) -> pl.DataFrame:
@@ -534,20 +531,6 @@ def by_group(
     return out
 
 
-# ---------------------------------------------------------------- words
-
-
-def human_s(seconds: float) -> str:
-    """1 ms, 10 s, 1 min, 1 h, 2 d: window and span lengths as a reader says them."""
-    s = float(seconds)
-    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3)):
-        if s >= size * (1 - 1e-9) or unit == "ms":
-            v = s / size
-            text = f"{v:.0f}" if math.isclose(v, round(v), rel_tol=1e-6) else f"{v:.3g}"
-            return f"{text} {unit}"
-    return f"{s:g} s"  # pragma: no cover
-
-
 def idc_verdicts(result: Burstiness) -> dict[float, str]:
     """Per window: 'above', 'poisson' or 'below' Poisson.
 
@@ -563,497 +546,22 @@ def idc_verdicts(result: Burstiness) -> dict[float, str]:
     return out
 
 
-_VERDICT_WORDS = {
-    "above": "are burstier than Poisson",
-    "poisson": "look Poisson",
-    "below": "are more regular than Poisson",
-}
-
-
-def _idc_finding(result: Burstiness) -> str | None:
-    """The IDC curve in words: runs of windows above, at or below Poisson, one quoted value."""
-    verdicts = idc_verdicts(result)
-    if not verdicts:
-        return None
-    ws = sorted(verdicts)
-    quote_w = 60.0 if 60.0 in verdicts else ws[len(ws) // 2]
-    quote = f"IDC {result.idc[quote_w]:.3g} at {human_s(quote_w)}"
-    what = "invocation counts" if result.source.counts_only else "arrivals"
-    runs: list[tuple[str, list[float]]] = []
-    for w in ws:
-        if runs and runs[-1][0] == verdicts[w]:
-            runs[-1][1].append(w)
-        else:
-            runs.append((verdicts[w], [w]))
-    if len(runs) == 1:
-        verdict, run = runs[0]
-        where = f"at every window from {human_s(run[0])} to {human_s(run[-1])}"
-        if len(run) == 1:
-            where = f"at the one window that fits, {human_s(run[0])}"
-        return f"{what} {_VERDICT_WORDS[verdict]} {where} ({quote})"
-    phrases = []
-    for verdict, run in runs:
-        where = (
-            f"at {human_s(run[0])}"
-            if len(run) == 1
-            else f"from {human_s(run[0])} to {human_s(run[-1])}"
-        )
-        phrases.append(f"{_VERDICT_WORDS[verdict]} {where}")
-    return f"{what} {', '.join(phrases[:-1])} and {phrases[-1]} ({quote})"
-
-
-def _fit_finding(result: Burstiness) -> str | None:
-    if result.source.counts_only or not math.isfinite(result.iat_cv):
-        return None
-    s = result.summary
-    text = f"inter-arrival CV is {result.iat_cv:.3g} (Poisson: 1)"
-    tied = s.ties / s.gaps if s.gaps else 0.0
-    if tied >= 0.2:
-        clock = human_s(max(s.resolution_s, MIN_RESOLUTION_S))
-        text += (
-            f"; {tied:.0%} of gaps are zero at the {clock} clock "
-            f"({1 / (1 - tied):.3g} arrivals per distinct timestamp on average)"
-            if tied < 1
-            else f"; every gap is zero at the {clock} clock"
-        )
-    fits = result.fits
-    if fits is not None and fits.best is not None:
-        best = fits.fits[fits.best]
-        poor = "the best of poor fits" if best.ks > POOR_KS else "the best fit"
-        text += f"; {fits.best} is {poor} to the gaps by AIC (KS {best.ks:.3f})"
-    elif fits is not None and fits.refused:
-        text += "; no distribution fitted: " + fits.refused
-    return text
-
-
-def _hurst_finding(result: Burstiness) -> str | None:
-    av, rs = result.hurst_aggregated_variance, result.hurst_rescaled_range
-    if not (math.isfinite(av) and math.isfinite(rs)):
-        return None
-    text = (
-        f"Hurst exponent {av:.2f} (aggregated variance) and {rs:.2f} (R/S) on "
-        f"{human_s(result.hurst_bin_s)} counts"
-    )
-    if av > LRD_HURST and rs > LRD_HURST:
-        return text + ": long-range dependent, or a rate that drifts over the trace"
-    if av < LRD_HURST and rs < LRD_HURST:
-        return text + ": no sign of long-range dependence"
-    return text + ": the two estimators disagree on long-range dependence"
-
-
-def _period_finding(result: Burstiness) -> str | None:
-    p = result.periodicity
-    if p is None:
-        return None
-    cycles = [(n, c) for n, c in p.cycles.items() if isinstance(c, dict)]
-    if not cycles:
-        return (
-            f"the {human_s(result.summary.span_s)} span is too short to check daily or weekly "
-            "cycles (two full periods needed)"
-        )
-    parts = []
-    for name, c in cycles:
-        lag, reference = CYCLE_LAGS[name]
-        state = "a" if c["detected"] else "no clear"
-        parts.append(
-            f"{state} {name} cycle (ACF {c['acf']:.2f} at {lag}, "
-            f"{c['acf_reference']:.2f} at {reference})"
-        )
-    text = " and ".join(parts)
-    if p.cycles.get("weekly") == "span too short":
-        text += f"; the {human_s(result.summary.span_s)} span is too short for a weekly check"
-    return text
-
-
-# ---------------------------------------------------------------- figures
-
-
-def _absolute(result: Burstiness) -> bool:
-    return result.time_origin == "absolute"  # relative traces start at 1970-01-01
-
-
-def _x(result: Burstiness, part: Burstiness) -> list[Any]:
-    """Bin starts of `part`'s rate: UTC times, or hours since the trace's first arrival."""
-    if _absolute(result):
-        return part.rate["start"].to_list()
-    shift = part.summary.first_s - result.summary.first_s
-    return ((part.rate["offset_s"] + shift) / 3600.0).to_list()
-
-
-def _label(name: str) -> str:
-    return name if len(name) <= 16 else name[:12] + "…"
-
-
-def _figures(result: Burstiness, groups: dict[str, dict[str, Burstiness]]) -> list[go.Figure]:
-    figs = []
-    main_dim = next(iter(groups), None)
-    rb = float(result.rate["offset_s"][1]) if result.rate.height > 1 else 0.0
-    fig = go.Figure()
-    rate = result.rate["rate_per_s"].to_list()
-    fig.add_trace(go.Scatter(x=_x(result, result), y=rate, name="all", mode="lines"))
-    if main_dim:
-        for name, g in groups[main_dim].items():
-            y = g.rate["rate_per_s"].to_list()
-            fig.add_trace(go.Scatter(x=_x(result, g), y=y, name=_label(name), mode="lines"))
-    fig.update_layout(
-        title=f"{result.trace}: arrival rate ({human_s(rb)} bins)" if rb else result.trace,
-        xaxis_title="time (UTC)" if _absolute(result) else "hours since the first arrival",
-        yaxis_title=f"{'invocations' if result.source.counts_only else 'arrivals'} per second",
-        legend_title_text=main_dim or "",
-        template="plotly_white",
-    )
-    figs.append(fig)
-
-    if result.idc:
-        fig = go.Figure()
-        ws = sorted(result.idc)
-        parts = [("all", result)]
-        if main_dim:
-            parts += [(_label(name), g) for name, g in groups[main_dim].items()]
-        for name, part in parts:
-            gw = sorted(part.idc)
-            # a perfectly regular series has IDC 0, which a log axis cannot show
-            y = [part.idc[w] if part.idc[w] > 0 else None for w in gw]
-            fig.add_trace(go.Scatter(x=gw, y=y, name=name, mode="lines+markers"))
-        fig.add_trace(
-            go.Scatter(
-                x=[ws[0], ws[-1]],
-                y=[1.0, 1.0],
-                mode="lines",
-                line={"dash": "dash", "color": "grey"},
-                name="Poisson (IDC 1)",
-            )
-        )
-        fig.update_layout(
-            title=f"{result.trace}: index of dispersion of counts",
-            xaxis_title="window (s)",
-            yaxis_title="IDC = variance / mean of counts",
-            legend_title_text=main_dim or "",
-            xaxis_type="log",
-            yaxis_type="log",
-            template="plotly_white",
-        )
-        figs.append(fig)
-
-    if result.fits is not None and result.fits.fits and result.gaps.size:
-        figs.append(_ccdf_figure(result))
-
-    if result.acf.height > 2:
-        fig = go.Figure()
-        lag_h = (result.acf["lag_s"] / 3600.0).to_list()
-        fig.add_trace(go.Scatter(x=lag_h, y=result.acf["acf"].to_list(), mode="lines", name="ACF"))
-        for hours in (24.0, 168.0):
-            if lag_h and lag_h[-1] >= hours:
-                fig.add_vline(x=hours, line_dash="dot", annotation_text=human_s(hours * 3600))
-        fig.update_layout(
-            title=f"{result.trace}: autocorrelation of counts "
-            f"({human_s(result.periodicity.bin_s) if result.periodicity else ''} bins)",
-            xaxis_title="lag (hours)",
-            yaxis_title="autocorrelation",
-            template="plotly_white",
-        )
-        figs.append(fig)
-    return figs
-
-
-def _ccdf_figure(result: Burstiness) -> go.Figure:
-    """Observed share of gaps longer than x against each model, on a grid log-spaced in x."""
-    fits = result.fits
-    assert fits is not None
-    gaps = np.sort(result.gaps)
-    positive = gaps[gaps > 0]
-    fig = go.Figure()
-    floor = 0.5 / gaps.size  # below one gap in the sample the curves say nothing
-    if positive.size:
-        lo = max(float(positive[0]), result.resolution_s / 2)
-        x = np.geomspace(lo, max(float(positive[-1]), lo), CCDF_POINTS)
-        observed = 1.0 - np.searchsorted(gaps, x, side="right") / gaps.size
-        keep = observed > 0
-        fig.add_trace(
-            go.Scatter(
-                x=x[keep],
-                y=observed[keep],
-                mode="lines",
-                line={"shape": "hv", "width": 3},
-                name=f"observed ({gaps.size:,} gaps)",
-            )
-        )
-        for name, fit in sorted(fits.fits.items()):
-            model = fit.frozen().sf(x)
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=np.where(model >= floor, model, np.nan),
-                    mode="lines",
-                    line={"dash": "solid" if name == fits.best else "dot"},
-                    name=f"{name}{' (best by AIC)' if name == fits.best else ''}",
-                )
-            )
-    fig.update_layout(
-        title=f"{result.trace}: inter-arrival times against fitted models",
-        xaxis_title="gap between arrivals (s)",
-        yaxis_title="share of gaps longer (CCDF)",
-        xaxis_type="log",
-        yaxis_type="log",
-        yaxis_range=[math.log10(floor), 0.05],
-        template="plotly_white",
-    )
-    return fig
-
-
-# ---------------------------------------------------------------- tables
-
-
-def _idc_table(result: Burstiness, groups: dict[str, dict[str, Burstiness]]) -> pl.DataFrame:
-    rows = []
-    scopes: list[tuple[str, Burstiness]] = [("all", result)]
-    for dim, named in groups.items():
-        scopes += [(f"{dim}={name}", g) for name, g in named.items()]
-    for scope, r in scopes:
-        verdicts = idc_verdicts(r)
-        for w in sorted(r.idc):
-            rows.append(
-                {
-                    "scope": scope,
-                    "window_s": w,
-                    "idc": r.idc[w],
-                    "windows": r.idc_windows[w],
-                    "vs_poisson": verdicts.get(w),
-                }
-            )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "scope": pl.String,
-            "window_s": pl.Float64,
-            "idc": pl.Float64,
-            "windows": pl.Int64,
-            "vs_poisson": pl.String,
-        },
-    )
-
-
-def _fit_table(fits: st.FitReport) -> pl.DataFrame:
-    best_aic = min(f.aic for f in fits.fits.values())
-    rows = [
-        {
-            "model": name,
-            "shape": f.params.get("shape"),
-            "scale_s": f.params["scale"],
-            "ks": f.ks,
-            "aic": f.aic,
-            "delta_aic": f.aic - best_aic,
-        }
-        for name, f in sorted(fits.fits.items(), key=lambda kv: kv[1].aic)
-    ]
-    return pl.DataFrame(
-        rows,
-        schema={
-            "model": pl.String,
-            "shape": pl.Float64,
-            "scale_s": pl.Float64,
-            "ks": pl.Float64,
-            "aic": pl.Float64,
-            "delta_aic": pl.Float64,
-        },
-    )
-
-
-def _group_table(groups: dict[str, dict[str, Burstiness]], total: float) -> pl.DataFrame:
-    rows = []
-    for dim, named in groups.items():
-        for name, g in named.items():
-            rows.append(
-                {
-                    "by": dim,
-                    "group": name,
-                    "events": round(g.summary.events),
-                    "share": g.summary.events / total if total else None,
-                    "rate_per_s": g.summary.rate_per_s,
-                    "iat_cv": g.iat_cv if math.isfinite(g.iat_cv) else None,
-                    "idc_max_window": g.idc[max(g.idc)] if g.idc else None,
-                    "hurst_av": g.hurst_aggregated_variance,
-                    "hurst_rs": g.hurst_rescaled_range,
-                    "best_fit": g.fits.best if g.fits else None,
-                }
-            )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "by": pl.String,
-            "group": pl.String,
-            "events": pl.Int64,
-            "share": pl.Float64,
-            "rate_per_s": pl.Float64,
-            "iat_cv": pl.Float64,
-            "idc_max_window": pl.Float64,
-            "hurst_av": pl.Float64,
-            "hurst_rs": pl.Float64,
-            "best_fit": pl.String,
-        },
-    )
-
-
-def _group_numbers(g: Burstiness, total: float) -> dict[str, Any]:
-    n = g.numbers()
-    out = {
-        "events": n["events"],
-        "share": g.summary.events / total if total else None,
-        "rate_per_s": n["rate_per_s"],
-        "idc": n["idc"],
-        "hurst": n["hurst"],
-    }
-    for key in ("iat_cv", "best_fit"):
-        if key in n:
-            out[key] = n[key]
-    return _rounded(out)
-
-
-# ---------------------------------------------------------------- section
-
-
-def _notes(result: Burstiness, groups: dict[str, dict[str, Burstiness]]) -> list[str]:
-    s = result.summary
-    r = s.resolution_s
-    notes = [f"Arrivals from {result.source.label}."]
-    floor = max(r, MIN_RESOLUTION_S)
-    if result.source.counts_only:
-        notes.append(
-            f"The trace records counts per {human_s(r)} interval, not arrival times: only "
-            "count-based measures (rate, IDC, Hurst, periods) are reported; inter-arrival CV "
-            f"and fits would need timestamps, and no window is shorter than {human_s(r)}."
-        )
-    elif r >= 1:
-        tied = s.ties / s.gaps if s.gaps else 0.0
-        notes.append(
-            f"Timestamps have {human_s(r)} resolution: no window or period below {human_s(r)} "
-            f"is reported; {tied:.1%} of gaps are 0 s, arrivals read in the same clock tick "
-            "(not simultaneous ones)."
-        )
-    elif r < MIN_RESOLUTION_S:
-        notes.append(
-            f"Timestamps have {r:g} s resolution; windows start at the {human_s(floor)} floor."
-        )
-    fits = result.fits
-    if fits is not None and fits.method == "interval-censored":
-        notes.append(
-            f"Inter-arrival fits: maximum likelihood with location 0 on {fits.sample:,} gaps "
-            f"sampled every k-th in arrival order; {fits.censored:,} gaps shorter than "
-            f"{st.EXACT_TICKS} clock ticks were fitted as intervals of +-half a tick "
-            "(interval-censored MLE), and KS compares the model with the empirical CDF at those "
-            "tick edges."
-        )
-    elif fits is not None and fits.method == "exact":
-        notes.append(
-            f"Inter-arrival fits: maximum likelihood with location 0 on {fits.sample:,} gaps "
-            "sampled every k-th in arrival order; best model = lowest AIC."
-        )
-    if (
-        not result.source.counts_only
-        and s.gap_mean is not None
-        and r >= MIN_RESOLUTION_S
-        and s.gap_mean < 10 * r
-    ):
-        notes.append(
-            f"The mean gap ({s.gap_mean:.3g} s) is under 10 clock ticks: the CV includes the "
-            "clock's rounding."
-        )
-    missing = [w for w in idc_windows(r, s.span_s) if w not in result.idc]
-    if missing:
-        notes.append(
-            "IDC not computed at "
-            + ", ".join(human_s(w) for w in missing)
-            + " (fewer than 10 windows or empty counts)."
-        )
-    if groups:
-        parts = [g for named in groups.values() for g in named.values()]
-        finest = min((min(g.idc) for g in parts if g.idc), default=None)
-        text = (
-            f"Groups are the {TOP_GROUPS} largest per column, each measured from its own first "
-            "to its last arrival"
-        )
-        if finest is not None:
-            text += f"; their IDC starts at {human_s(finest)}"
-        if any(g.fits and g.fits.censored for g in parts):
-            text += f"; their clock-censored fits use at most {GROUP_CENSORED_SAMPLE:,} gaps each"
-        notes.append(text + ".")
-    notes.append(
-        "IDC and Hurst are computed over the whole span: a rate that drifts (daily cycles, "
-        "growth) raises both, as true burstiness does."
-    )
-    return notes
-
-
-def _findings(result: Burstiness) -> list[str]:
-    found = [
-        f
-        for f in (
-            _idc_finding(result),
-            _fit_finding(result),
-            _hurst_finding(result),
-            _period_finding(result),
-        )
-        if f
-    ]
-    return [f[0].upper() + f[1:] + "." for f in found]
-
-
-def group_section(db: LakeDB, trace: str, group: tuple[str, str]) -> Section | None:
-    """`section` for one (dim, value) group of a trace (a service, tenant or job type), measured
-    from the group's own first to last arrival; None without MIN_EVENTS timed arrivals."""
+def compute(db: LakeDB, trace: str) -> BurstinessResult | None:
+    """Burstiness of one trace and of its largest groups; None without at least MIN_EVENTS
+    timed arrivals."""
     src = event_source(db, trace)
     if src is None:
         return None
-    result = analyze(db, trace, group=group, source=src)
-    if result is None:
+    overall = analyze(db, trace, source=src)
+    if overall is None:
         return None
-    tables: dict[str, pl.DataFrame] = {
-        "Index of dispersion by window": _idc_table(result, {}),
-        "Arrival rate over time": result.rate,
-    }
-    if result.fits is not None and result.fits.fits:
-        tables["Inter-arrival fits"] = _fit_table(result.fits)
-    return Section(
-        key="burstiness",
-        title=f"Arrivals and burstiness of {group[0]} {group[1]}",
-        numbers=result.numbers(),
-        tables=tables,
-        figures=_figures(result, {}),
-        findings=_findings(result),
-        notes=_notes(result, {}),
-    )
+    return BurstinessResult(overall, by_group(db, trace, src, rate_bin_s=overall.rate_bin_s))
 
 
-def section(db: LakeDB, trace: str) -> Section | None:
-    """Arrivals and burstiness of one trace; None without at least MIN_EVENTS timed arrivals."""
+def compute_group(db: LakeDB, trace: str, group: tuple[str, str]) -> Burstiness | None:
+    """Burstiness of one (dim, value) group of a trace (a service, tenant or job type), from
+    the group's own first to last arrival; None without MIN_EVENTS timed arrivals."""
     src = event_source(db, trace)
     if src is None:
         return None
-    result = analyze(db, trace, source=src)
-    if result is None:
-        return None
-    rb = float(result.rate["offset_s"][1]) if result.rate.height > 1 else None
-    groups = by_group(db, trace, src, rate_bin_s=rb)
-    numbers = result.numbers()
-    total = result.summary.events
-    for dim, named in groups.items():
-        numbers[f"by_{dim}"] = {name: _group_numbers(g, total) for name, g in sorted(named.items())}
-
-    findings = _findings(result)
-    tables: dict[str, pl.DataFrame] = {
-        "Index of dispersion by window": _idc_table(result, groups),
-        "Arrival rate over time": result.rate,
-    }
-    if result.fits is not None and result.fits.fits:
-        tables["Inter-arrival fits"] = _fit_table(result.fits)
-    if groups:
-        tables["Largest groups"] = _group_table(groups, total)
-    return Section(
-        key="burstiness",
-        title="Arrivals and burstiness",
-        numbers=numbers,
-        tables=tables,
-        figures=_figures(result, groups),
-        findings=findings,
-        notes=_notes(result, groups),
-    )
+    return analyze(db, trace, group=group, source=src)

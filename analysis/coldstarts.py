@@ -1,4 +1,6 @@
-"""Cold starts: recorded where a trace records them, modelled by keep-alive simulation where not.
+"""Cold starts, the compute step: recorded where a trace records them, modelled by keep-alive
+simulation where not. `compute` returns a `RecordedColdStarts` or a `ModelledColdStarts`;
+`analysis.coldstarts_report` turns either into the section.
 
 Recorded (`cold_starts` table, Huawei 2025): counts, total-time quantiles and the breakdown of
 the mean cold start into pod allocation, code deployment, dependency deployment and scheduling,
@@ -37,13 +39,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import plotly.graph_objects as go
 import polars as pl
 
 from analysis.db import LakeDB
 from analysis.db import rounded_table as rounded_table  # re-exported
-from analysis.failures import bin_text
-from analysis.section import Section
 
 KEY = "cold_starts"
 WINDOWS_MIN = (1, 5, 10, 20, 30, 60, 120)
@@ -60,11 +59,6 @@ PHASE_NAMES = {
     "unattributed": "unattributed",
 }
 RECORDED_DIMS = ("region", "runtime", "trigger")
-MODELLED_NOTE = (
-    "Modelled, not measured: the trace does not record cold starts. Each function is one "
-    "instance serving its invocations in turn; an invocation is cold when it is the function's "
-    "first or comes after the instance was unloaded; wasted memory-time is idle-but-warm time."
-)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -390,356 +384,248 @@ def compare_policies(
     )
 
 
-# ---------------------------------------------------------------- figures
+# ---------------------------------------------------------------- typed results
 
 
-def _fig_breakdown(groups: list[tuple[str, dict[str, Any]]]) -> go.Figure:
-    fig = go.Figure()
-    labels = [g for g, _ in groups]
-    for phase in (*PHASES, "unattributed"):
-        fig.add_bar(
-            x=labels,
-            y=[max(r.get(f"{phase}_mean_s") or 0.0, 0.0) for _, r in groups],
-            name=PHASE_NAMES[phase],
+@dataclass(frozen=True)
+class ColdStartGroup:
+    """Recorded cold starts of one group (all, or one region, runtime or trigger); seconds.
+
+    `phase_*` map each of PHASES to the phase's mean, median or 99th percentile (None when no
+    record of the group has that phase)."""
+
+    group: str
+    n: int  # cold starts
+    functions: int
+    pods: int
+    mean_s: float | None
+    p50_s: float | None
+    p90_s: float | None
+    p99_s: float | None
+    max_s: float | None
+    phase_mean_s: dict[str, float | None]
+    phase_p50_s: dict[str, float | None]
+    phase_p99_s: dict[str, float | None]
+
+    @property
+    def unattributed_mean_s(self) -> float | None:
+        """The mean cold start less the mean of every phase recorded (None without a mean)."""
+        if self.mean_s is None:
+            return None
+        return self.mean_s - sum(v for v in self.phase_mean_s.values() if v is not None)
+
+    @property
+    def phase_share_of_mean(self) -> dict[str, float]:
+        """Each phase's mean over the mean cold start (empty without a positive mean)."""
+        if not self.mean_s:
+            return {}
+        return {p: (v or 0.0) / self.mean_s for p, v in self.phase_mean_s.items()}
+
+    @staticmethod
+    def of(row: dict[str, Any]) -> ColdStartGroup:
+        """From a row of `recorded()`."""
+        return ColdStartGroup(
+            group=str(row["grp"]),
+            n=int(row["n"]),
+            functions=int(row["functions"]),
+            pods=int(row["pods"]),
+            mean_s=row["mean_s"],
+            p50_s=row["p50_s"],
+            p90_s=row["p90_s"],
+            p99_s=row["p99_s"],
+            max_s=row["max_s"],
+            phase_mean_s={p: row[f"{p}_mean_s"] for p in PHASES},
+            phase_p50_s={p: row[f"{p}_p50_s"] for p in PHASES},
+            phase_p99_s={p: row[f"{p}_p99_s"] for p in PHASES},
         )
-    fig.update_layout(
-        barmode="stack",
-        template="plotly_white",
-        title="Mean recorded cold start by phase",
-        xaxis_title="group",
-        yaxis_title="mean time (s)",
-    )
-    return fig
 
 
-def _fig_cdf(cdf: pl.DataFrame) -> go.Figure:
-    fig = go.Figure()
-    fig.add_scatter(x=cdf["total_s"].to_list(), y=cdf["cdf"].to_list(), mode="lines", name="total")
-    fig.update_layout(
-        template="plotly_white",
-        title="Recorded cold-start time (CDF)",
-        xaxis_title="cold-start time (s, log scale)",
-        xaxis_type="log",
-        yaxis_title="fraction of cold starts",
-    )
-    return fig
+@dataclass(frozen=True)
+class RecordedColdStarts:
+    """Cold starts a trace records (Huawei 2025), overall and per region, runtime and trigger.
+
+    `tables`: `recorded()` for "overall" and each dimension in `by_dim`; `cdf`: total_s, cdf
+    (share of cold starts at or below); `over_time`: bin_s, bin_start (epoch s), n.
+    """
+
+    trace: str
+    time_origin: str
+    overall: ColdStartGroup
+    by_dim: dict[str, list[ColdStartGroup]]  # dimension -> its groups, "(unknown)" included
+    tables: dict[str, pl.DataFrame]
+    cdf: pl.DataFrame
+    over_time: pl.DataFrame | None
 
 
-def _fig_recorded_time(ot: pl.DataFrame, relative: bool) -> go.Figure:
-    fig = go.Figure()
-    x = pl.from_epoch((ot["bin_start"] * 1e6).cast(pl.Int64), time_unit="us").to_list()
-    fig.add_bar(x=x, y=ot["n"].to_list(), name="cold starts")
-    width = bin_text(float(ot["bin_s"][0]))
-    fig.update_layout(
-        template="plotly_white",
-        title=f"Recorded cold starts per {width}",
-        xaxis_title="time (UTC" + (", relative to the trace start" if relative else "") + ")",
-        yaxis_title=f"cold starts per {width}",
-    )
-    return fig
+@dataclass(frozen=True)
+class WindowOutcome:
+    """Modelled outcome of one fixed keep-alive window over every function."""
+
+    window_min: float
+    cold_starts: int
+    cold_start_rate: float  # cold starts over invocations
+    fn_cold_rate_p50: float  # median of the per-function cold-start rates
+    fn_cold_rate_p75: float  # 75th percentile of the per-function cold-start rates
+    fn_always_cold: float | None  # share of functions cold on every invocation
+    wasted_s: float  # idle-but-warm instance-seconds
 
 
-def _fig_vs_window(
-    fixed: pl.DataFrame, curves: dict[str, pl.Series], title: str, y_title: str, **layout: Any
-) -> go.Figure:
-    """Curves (name -> one value per window) against the fixed keep-alive window."""
-    fig = go.Figure()
-    x = fixed["window_min"].to_list()
-    for name, y in curves.items():
-        fig.add_scatter(x=x, y=y.to_list(), mode="lines+markers", name=name)
-    fig.update_layout(
-        template="plotly_white",
-        title=title,
-        xaxis_title="keep-alive window (min, log scale)",
-        xaxis_type="log",
-        yaxis_title=y_title,
-        **layout,
-    )
-    return fig
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """One policy replayed on the sample of functions (a row of `compare_policies`)."""
+
+    policy: str  # "fixed 10 min", ..., "adaptive"
+    window_min: float | None  # None for the adaptive policy
+    cold_start_rate: float
+    fn_cold_rate_p50: float
+    fn_cold_rate_p75: float
+    wasted_s: float  # idle-but-warm instance-seconds
+    wasted_gb_s: float | None  # weighted by function memory, when known
+    wasted_vs_baseline: float | None  # wasted memory-time over the baseline window's
+    histogram_share: float | None  # adaptive: share of decisions taken from the histogram
 
 
-def _fig_rate(fixed: pl.DataFrame) -> go.Figure:
-    return _fig_vs_window(
-        fixed,
-        {
-            "all invocations": fixed["cold_start_rate"],
-            "per function, median": fixed["fn_cold_rate_p50"],
-            "per function, 75th percentile": fixed["fn_cold_rate_p75"],
-        },
-        "Modelled cold-start rate vs fixed keep-alive window",
-        "cold starts / invocations (modelled)",
-        yaxis_tickformat=".0%",
-    )
+@dataclass(frozen=True)
+class PolicyComparison:
+    """Fixed windows and the adaptive policy on one deterministic sample of functions.
+
+    `table` is `compare_policies()`; `baseline_min` the fixed window the wasted memory-time
+    is compared with (the one nearest BASELINE_MIN)."""
+
+    functions: int
+    invocations: float
+    share_of_invocations: float  # of every invocation of the trace
+    memory_known: bool  # wasted memory-time in GB-s (else instance-s)
+    baseline_min: float
+    outcomes: list[PolicyOutcome]
+    table: pl.DataFrame
+
+    @property
+    def adaptive(self) -> PolicyOutcome:
+        return next(o for o in self.outcomes if o.window_min is None)
+
+    def fixed(self, window_min: float) -> PolicyOutcome | None:
+        return next((o for o in self.outcomes if o.window_min == window_min), None)
 
 
-def _fig_wasted(fixed: pl.DataFrame) -> go.Figure:
-    return _fig_vs_window(
-        fixed,
-        {"wasted": fixed["wasted_s"] / 3600.0},
-        "Modelled wasted warm time vs fixed keep-alive window",
-        "idle-but-warm instance-hours (modelled)",
-    )
+@dataclass(frozen=True)
+class ModelledColdStarts:
+    """Cold starts modelled by keep-alive simulation (traces that do not record them).
+
+    `source` is where invocations come from: "series" (per-interval counts) or "requests";
+    `fixed_table` is `keepalive_fixed()`, one row per window of `windows`."""
+
+    trace: str
+    source: str
+    functions: int
+    invocations: float
+    windows: list[WindowOutcome]
+    fixed_table: pl.DataFrame
+    policies: PolicyComparison | None
+    policy: HistogramPolicy
+
+    def window(self, window_min: float) -> WindowOutcome | None:
+        return next((w for w in self.windows if w.window_min == window_min), None)
 
 
-def _fig_pareto(comp: pl.DataFrame, norm_col: str, unit: str) -> go.Figure:
-    fig = go.Figure()
-    fixed = comp.filter(pl.col("window_min").is_not_null())
-    adaptive = comp.filter(pl.col("window_min").is_null())
-    fig.add_scatter(
-        x=fixed[norm_col].to_list(),
-        y=fixed["fn_cold_rate_p75"].to_list(),
-        mode="lines+markers+text",
-        text=[f"{w:g} min" for w in fixed["window_min"].to_list()],
-        textposition="top right",
-        name="fixed keep-alive",
-    )
-    fig.add_scatter(
-        x=adaptive[norm_col].to_list(),
-        y=adaptive["fn_cold_rate_p75"].to_list(),
-        mode="markers+text",
-        text=["adaptive"],
-        textposition="bottom right",
-        marker={"size": 12, "symbol": "star"},
-        name="hybrid histogram (adaptive)",
-    )
-    fig.update_layout(
-        template="plotly_white",
-        title="Modelled trade-off: cold starts vs wasted memory-time (sampled functions)",
-        xaxis_title=f"wasted memory-time ({unit}), relative to fixed {BASELINE_MIN} min",
-        yaxis_title="75th-percentile per-function cold-start rate (modelled)",
-        yaxis_tickformat=".0%",
-    )
-    return fig
+ColdStartsResult = RecordedColdStarts | ModelledColdStarts
 
 
-# ---------------------------------------------------------------- section
+# ---------------------------------------------------------------- compute
 
 
-def _stats(r: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: r[k] for k in ("n", "functions", "pods", "mean_s", "p50_s", "p90_s", "p99_s", "max_s")
-    } | {f"{p}_mean_s": r[f"{p}_mean_s"] for p in PHASES}
-
-
-def _recorded_section(db: LakeDB, trace: str) -> Section | None:
+def _recorded(db: LakeDB, trace: str) -> RecordedColdStarts | None:
     overall = recorded(db, trace, "all")
     if overall.is_empty() or overall["n"][0] == 0:
         return None
-    r = overall.row(0, named=True)
-    phase_means = {p: r[f"{p}_mean_s"] for p in PHASES}
-    known = [v for v in phase_means.values() if v is not None]
-    unattributed = r["mean_s"] - sum(known) if r["mean_s"] is not None else None
-    shares = {p: (v or 0.0) / r["mean_s"] for p, v in phase_means.items()} if r["mean_s"] else {}
-    num: dict[str, Any] = {
-        "recorded": True,
-        "count": r["n"],
-        "functions": r["functions"],
-        "pods": r["pods"],
-        "total_s": {k[:-2]: r[k] for k in ("mean_s", "p50_s", "p90_s", "p99_s", "max_s")},
-        "phases_mean_s": phase_means | {"unattributed": unattributed},
-        "phases_share_of_mean": shares,
-        "phases_p50_s": {p: r[f"{p}_p50_s"] for p in PHASES},
-        "phases_p99_s": {p: r[f"{p}_p99_s"] for p in PHASES},
-    }
-    sec = Section(key=KEY, title="Cold starts (recorded)", numbers=num)
-    sec.tables["overall"] = overall
-    groups: list[tuple[str, dict[str, Any]]] = [("all", r | {"unattributed_mean_s": unattributed})]
+    tables = {"overall": overall}
+    by_dim: dict[str, list[ColdStartGroup]] = {}
     for dim in RECORDED_DIMS:
         t = recorded(db, trace, dim)
         if t.is_empty() or (t.height == 1 and t["grp"][0] == "(unknown)"):
             continue
-        num[f"by_{dim}"] = {g["grp"]: _stats(g) for g in t.iter_rows(named=True)}
-        sec.tables[f"by_{dim}"] = t
-        for g in t.iter_rows(named=True):
-            if g["grp"] != "(unknown)":
-                rest = g["mean_s"] - sum(g[f"{p}_mean_s"] or 0.0 for p in PHASES)
-                groups.append((f"{dim} {g['grp']}", g | {"unattributed_mean_s": rest}))
-    sec.figures.append(_fig_breakdown(groups[:40]))
-    cdf = db.query_rounded("coldstarts_recorded_cdf", trace=trace, points=1000)
-    if not cdf.is_empty():
-        sec.figures.append(_fig_cdf(cdf))
+        by_dim[dim] = [ColdStartGroup.of(g) for g in t.iter_rows(named=True)]
+        tables[f"by_{dim}"] = t
     ot = recorded_over_time(db, trace)
-    if not ot.is_empty():
-        sec.tables["over_time"] = ot
-        sec.figures.append(_fig_recorded_time(ot, db.info(trace).time_origin != "absolute"))
-    top = max(phase_means, key=lambda p: phase_means[p] or 0.0)
-    sec.findings.append(
-        f"{r['n']:,} recorded cold starts of {r['functions']:,} functions took {r['mean_s']:.2f} s "
-        f"on average (median {r['p50_s']:.2f} s, p99 {r['p99_s']:.2f} s)."
+    return RecordedColdStarts(
+        trace=trace,
+        time_origin=db.info(trace).time_origin,
+        overall=ColdStartGroup.of(overall.row(0, named=True)),
+        by_dim=by_dim,
+        tables=tables,
+        cdf=db.query_rounded("coldstarts_recorded_cdf", trace=trace, points=1000),
+        over_time=None if ot.is_empty() else ot,
     )
-    if shares:
-        sec.findings.append(
-            f"{PHASE_NAMES[top].capitalize()} is the largest phase: {shares[top]:.0%} of the mean "
-            f"cold start ({phase_means[top]:.2f} s); "
-            + ", ".join(f"{PHASE_NAMES[p]} {shares[p]:.0%}" for p in PHASES if p != top)
-            + "."
-        )
-    for dim in RECORDED_DIMS:
-        by = num.get(f"by_{dim}", {})
-        named = {g: v for g, v in by.items() if g != "(unknown)"}
-        if len(named) >= 2:
-            lo = min(named, key=lambda g: named[g]["mean_s"])
-            hi = max(named, key=lambda g: named[g]["mean_s"])
-            sec.findings.append(
-                f"By {dim}, mean cold start ranges from {named[lo]['mean_s']:.2f} s ({lo}) to "
-                f"{named[hi]['mean_s']:.2f} s ({hi})."
-            )
-            break
-    sec.notes.append(
-        "No pod utility ratio: the cold-start records carry no pod lifetimes (only the pod id), "
-        "so the share of a pod's life spent serving requests cannot be computed."
-    )
-    if unattributed is not None and abs(unattributed) > 1e-6 * max(r["mean_s"], 1.0):
-        sec.notes.append(
-            f"The phases do not add up to the total: {unattributed:.3f} s of the mean is "
-            "unattributed (or phases are missing for some records)."
-        )
-    return sec
 
 
-def _modelled_section(db: LakeDB, trace: str) -> Section | None:
+def _policies(
+    db: LakeDB, trace: str, policy: HistogramPolicy, total_inv: float
+) -> PolicyComparison | None:
+    comp = compare_policies(db, trace, policy=policy)
+    if comp.is_empty():
+        return None
+    norm_col = next(c for c in comp.columns if c.startswith("wasted_vs_fixed_"))
+    outcomes = [
+        PolicyOutcome(
+            policy=r["policy"],
+            window_min=r["window_min"],
+            cold_start_rate=r["cold_start_rate"],
+            fn_cold_rate_p50=r["fn_cold_rate_p50"],
+            fn_cold_rate_p75=r["fn_cold_rate_p75"],
+            wasted_s=r["wasted_s"],
+            wasted_gb_s=r["wasted_gb_s"],
+            wasted_vs_baseline=r[norm_col],
+            histogram_share=r["histogram_share"],
+        )
+        for r in comp.iter_rows(named=True)
+    ]
+    sample_inv = float(comp["invocations"][0])
+    return PolicyComparison(
+        functions=int(comp["functions"][0]),
+        invocations=sample_inv,
+        share_of_invocations=sample_inv / total_inv,
+        memory_known=comp["wasted_gb_s"].null_count() < comp.height,
+        baseline_min=float(norm_col.removeprefix("wasted_vs_fixed_").removesuffix("min")),
+        outcomes=outcomes,
+        table=comp,
+    )
+
+
+def _modelled(db: LakeDB, trace: str, src: str) -> ModelledColdStarts | None:
     fixed = keepalive_fixed(db, trace)
     if fixed.is_empty() or not fixed["invocations"][0]:
         return None
-    src = source_of(db, trace)
     policy = HistogramPolicy()
-    comp = compare_policies(db, trace, policy=policy)
-    norm_col = next((c for c in comp.columns if c.startswith("wasted_vs_fixed_")), "")
-    has_mem = not comp.is_empty() and comp["wasted_gb_s"].null_count() < comp.height
     total_inv = float(fixed["invocations"][0])
-    num: dict[str, Any] = {
-        "modelled": True,
-        "note": MODELLED_NOTE,
-        "source": src,
-        "functions": int(fixed["functions"][0]),
-        "invocations": total_inv,
-        "keepalive": [
-            {
-                "window_min": r["window_min"],
-                "cold_starts": r["cold_starts"],
-                "cold_start_rate": r["cold_start_rate"],
-                "fn_cold_rate_p50": r["fn_cold_rate_p50"],
-                "fn_cold_rate_p75": r["fn_cold_rate_p75"],
-                "fn_always_cold": r["fn_always_cold"],
-                "wasted_instance_s": r["wasted_s"],
-            }
-            for r in fixed.iter_rows(named=True)
-        ],
-    }
-    if not comp.is_empty():
-        sample_inv = float(comp["invocations"][0])
-        policies: dict[str, Any] = {
-            "functions": int(comp["functions"][0]),
-            "invocations": sample_inv,
-            "share_of_invocations": sample_inv / total_inv,
-            "memory_known": has_mem,
-            "wasted_unit": "GB-s" if has_mem else "instance-s",
-        }
-        for r in comp.iter_rows(named=True):
-            key = "adaptive" if r["window_min"] is None else f"fixed_{r['window_min']:g}min"
-            policies[key] = {
-                "cold_start_rate": r["cold_start_rate"],
-                "fn_cold_rate_p50": r["fn_cold_rate_p50"],
-                "fn_cold_rate_p75": r["fn_cold_rate_p75"],
-                "wasted_instance_s": r["wasted_s"],
-                "wasted_vs_fixed_10min": r[norm_col],
-            } | ({"wasted_gb_s": r["wasted_gb_s"]} if has_mem else {})
-            if r["window_min"] is None:
-                policies[key]["histogram_share"] = r["histogram_share"]
-        num["policies"] = policies
-        num["adaptive_policy"] = {
-            "bin_s": policy.bin_s,
-            "range_s": policy.range_s,
-            "prewarm_percentile": policy.head,
-            "keepalive_percentile": policy.tail,
-            "margin": policy.margin,
-            "cv_threshold": policy.cv_threshold,
-            "oob_threshold": policy.oob_threshold,
-            "fallback_keepalive_s": policy.fallback,
-        }
-
-    sec = Section(key=KEY, title="Cold starts (modelled: keep-alive simulation)", numbers=num)
-    sec.tables["keepalive_fixed_modelled"] = fixed
-    if not comp.is_empty():
-        sec.tables["policies_on_sample_modelled"] = comp
-    sec.figures.append(_fig_rate(fixed))
-    sec.figures.append(_fig_wasted(fixed))
-    if not comp.is_empty():
-        sec.figures.append(_fig_pareto(comp, norm_col, "GB-s" if has_mem else "instance-s"))
-
-    by_w = {r["window_min"]: r for r in fixed.iter_rows(named=True)}
-    base = by_w.get(float(BASELINE_MIN)) or next(iter(by_w.values()))
-    p75 = base["fn_cold_rate_p75"]
-    always = base.get("fn_always_cold")
-    if p75 >= 1.0 and always is not None:
-        # Say the exact share rather than "a quarter" (what p75 = 100% guarantees).
-        who = f"{always:.0%} of the {num['functions']:,} functions start cold on every invocation"
-    else:
-        who = (
-            f"a quarter of the {num['functions']:,} functions start cold on at least "
-            f"{p75:.0%} of their invocations"
+    windows = [
+        WindowOutcome(
+            window_min=r["window_min"],
+            cold_starts=int(r["cold_starts"]),
+            cold_start_rate=r["cold_start_rate"],
+            fn_cold_rate_p50=r["fn_cold_rate_p50"],
+            fn_cold_rate_p75=r["fn_cold_rate_p75"],
+            fn_always_cold=r["fn_always_cold"],
+            wasted_s=r["wasted_s"],
         )
-    sec.findings.append(
-        f"Modelled: with a fixed {base['window_min']:g}-minute keep-alive, "
-        f"{base['cold_start_rate']:.2%} of {total_inv:,.0f} invocations start cold, but {who}."
+        for r in fixed.iter_rows(named=True)
+    ]
+    return ModelledColdStarts(
+        trace=trace,
+        source=src,
+        functions=int(fixed["functions"][0]),
+        invocations=total_inv,
+        windows=windows,
+        fixed_table=fixed,
+        policies=_policies(db, trace, policy, total_inv),
+        policy=policy,
     )
-    long_w = by_w.get(60.0)
-    if long_w and base["cold_starts"] and base["wasted_s"]:
-        sec.findings.append(
-            f"Modelled: a 60-minute keep-alive instead of {base['window_min']:g} cuts cold starts "
-            f"by {1 - long_w['cold_starts'] / base['cold_starts']:.0%} for "
-            f"{long_w['wasted_s'] / base['wasted_s']:.1f}x the wasted warm time."
-        )
-    if not comp.is_empty():
-        ad = comp.filter(pl.col("window_min").is_null()).row(0, named=True)
-        fb = comp.filter(pl.col("window_min") == base["window_min"]).row(0, named=True)
-        unit = "memory-time (GB-s)" if has_mem else "warm time"
-        sec.findings.append(
-            f"Modelled on {ad['functions']:,} sampled functions: the adaptive histogram policy "
-            f"gives a 75th-percentile per-function cold-start rate of {ad['fn_cold_rate_p75']:.0%} "
-            f"(fixed {base['window_min']:g} min: {fb['fn_cold_rate_p75']:.0%}) with "
-            f"{ad[norm_col]:.2f}x the wasted {unit}."
-        )
-    sec.notes.append(MODELLED_NOTE)
-    if src == "series":
-        sec.notes.append(
-            "Per-interval counts only: invocations are taken to arrive at the start of their "
-            "interval and take no time, so idle times are multiples of the interval and windows "
-            "shorter than it cannot be told apart."
-        )
-    else:
-        sec.notes.append(
-            "Idle time runs from the end of the latest earlier invocation of the same function "
-            "(arrival + duration) to the next arrival; overlapping invocations reuse the one "
-            "instance (concurrency is ignored)."
-        )
-    sec.notes.append(
-        "Adaptive policy (Shahrad et al., ATC'20 hybrid histogram), simplified: per function, "
-        "online; 1-minute bins over 4 h; pre-warm at the 5th and unload at the 99th percentile "
-        "with 10% margins when the bin-count CV >= 2 and under half the idle times exceed 4 h, "
-        "else a fixed 4-hour keep-alive (the paper's ARIMA branch is replaced by this fallback). "
-        f"It runs on a deterministic sample (MD5 order of function ids, at most {MAX_FUNCTIONS:,} "
-        f"functions and {MAX_EVENTS:,} arrivals, the first {MAX_FN_EVENTS:,} per function), with "
-        "the fixed windows recomputed on the same sample."
-    )
-    if not has_mem:
-        sec.notes.append(
-            "Function memory is unknown, so wasted memory-time is in instance-seconds."
-        )
-    else:
-        sec.notes.append(
-            "Wasted GB-s weigh each function's idle-but-warm time by its published mean "
-            "allocated memory (on the replayed sample); the all-function table is in "
-            "instance-seconds."
-        )
-    return sec
 
 
-def section(db: LakeDB, trace: str) -> Section | None:
+def compute(db: LakeDB, trace: str) -> ColdStartsResult | None:
     """Recorded cold starts, or a modelled keep-alive simulation; None for other traces."""
     src = source_of(db, trace)
     if src == "recorded":
-        return _recorded_section(db, trace)
+        return _recorded(db, trace)
     if src in ("series", "requests"):
-        return _modelled_section(db, trace)
+        return _modelled(db, trace, src)
     return None

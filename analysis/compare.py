@@ -1,13 +1,52 @@
-"""Cross-trace comparison: the headline figures of every trace side by side."""
+"""Cross-trace comparison: the headline figures of every trace side by side.
+
+Each column is a named field of one analysis's result, with the same value (and the same
+rounding) as in that trace's own section: the failure ratio is `FailuresResult.failure_ratio`
+(unsuccessful over rows with a known status), the rate, CV and Hurst exponent come from
+`BurstinessResult`, the token medians from `TokensResult`. Median durations come from the lake
+(requests.duration_s, jobs.run_s): no section owns them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 
 import polars as pl
 
+from analysis.burstiness import BurstinessResult
 from analysis.db import LakeDB
-from analysis.section import Section
+from analysis.failures import FailuresResult
+from analysis.failures_report import UNSUCCESSFUL_TEXT
+from analysis.presentation import MISSING, rounded
+from analysis.tokens import TokensResult
+
+
+@dataclass(frozen=True)
+class TraceResults:
+    """The results the comparison reads for one trace (None where an analysis does not apply)."""
+
+    burstiness: BurstinessResult | None = None
+    failures: FailuresResult | None = None
+    tokens: TokensResult | None = None
+
+
+@dataclass(frozen=True)
+class HeadlineRow:
+    """One trace's row of the comparison table (`comparison[]` in the report JSON)."""
+
+    trace: str
+    family: str
+    events: int | None  # arrivals (or invocations) the burstiness analysis counted
+    rate_per_s: float | None  # mean arrival rate over the span, per second
+    iat_cv: float | None  # inter-arrival CV; None for counts-only series
+    hurst: float | None  # mean of the Hurst estimates that exist (aggregated variance, R/S)
+    failure_ratio: float | None  # unsuccessful over rows with a known final status
+    input_p50: float | None  # median input length, tokens
+    output_p50: float | None  # median output length of finished requests, tokens
+    duration_p50_s: float | None  # median request duration or job run time, seconds
+
 
 COLUMNS = {
     "trace": pl.String,
@@ -21,57 +60,82 @@ COLUMNS = {
     "output_p50": pl.Float64,
     "duration_p50_s": pl.Float64,
 }
+assert list(COLUMNS) == [f.name for f in fields(HeadlineRow)]
+
+CAPTION = (
+    "Headline figures: arrival rate, inter-arrival CV, Hurst exponent (mean of the estimators), "
+    f"failure ratio (unsuccessful = {UNSUCCESSFUL_TEXT}, over the rows whose final status is "
+    "known; rows with status unknown are left out), median tokens and median duration."
+)
+# Why a column of a row can be empty, in the order of the columns.
+REASONS = {
+    "rate_per_s": "no timed arrivals (or fewer than 20)",
+    "iat_cv": "no timed arrivals, or counts per interval only (no gaps between arrivals)",
+    "hurst": "no timed arrivals, or counts that do not vary",
+    "failure_ratio": "nothing ended unsuccessfully, or no final status is recorded",
+    "input_p50": "no token counts",
+    "output_p50": "no token counts, or no finished request with an output",
+    "duration_p50_s": "no durations recorded",
+}
 
 
-def _num(numbers: dict[str, Any], *path: str) -> float | None:
-    value: Any = numbers
-    for key in path:
-        if not isinstance(value, dict) or key not in value:
-            return None
-        value = value[key]
-    return float(value) if isinstance(value, int | float) else None
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
-def _hurst(numbers: dict[str, Any]) -> float | None:
-    values = [v for v in (numbers.get("hurst") or {}).values() if isinstance(v, int | float)]
+def _hurst(b: BurstinessResult) -> float | None:
+    # the section's JSON rounds each estimate; the mean is taken of the same values
+    values = [
+        rounded(v)
+        for v in (b.overall.hurst_aggregated_variance, b.overall.hurst_rescaled_range)
+        if math.isfinite(v)
+    ]
     return sum(values) / len(values) if values else None
 
 
-def _failure_ratio(numbers: dict[str, Any]) -> float | None:
-    ratios = numbers.get("ratio_by_status") or {}
-    if not ratios:
-        return None
-    return float(sum(v for k, v in ratios.items() if k not in ("ok", "unknown")))
-
-
-def headline(db: LakeDB, sections: dict[str, list[Section]]) -> pl.DataFrame:
-    """One row per trace that has at least one section, built from the sections' numbers.
-
-    Median durations come from the lake itself (requests.duration_s, jobs.run_s): no section
-    owns them and every trace with durations should show one.
-    """
+def headline_rows(db: LakeDB, results: Mapping[str, TraceResults]) -> list[HeadlineRow]:
+    """One row per trace of `results`, sorted by name."""
     medians = db.quantiles("compare_duration_values", (0.5,))
     durations = dict(zip(medians["grp"].to_list(), medians["p50"].to_list(), strict=True))
     rows = []
-    for trace, secs in sorted(sections.items()):
-        if not secs:
-            continue
-        by_key = {s.key: s.numbers for s in secs}
-        burst = by_key.get("burstiness", {})
-        tokens = by_key.get("tokens", {})
-        events = burst.get("events")
-        rows.append(
-            {
-                "trace": trace,
-                "family": db.info(trace).family,
-                "events": int(events) if isinstance(events, int | float) else None,
-                "rate_per_s": _num(burst, "rate_per_s"),
-                "iat_cv": _num(burst, "iat_cv"),
-                "hurst": _hurst(burst),
-                "failure_ratio": _failure_ratio(by_key.get("failures", {})),
-                "input_p50": _num(tokens, "input_p50"),
-                "output_p50": _num(tokens, "output_p50"),
-                "duration_p50_s": durations.get(trace),
-            }
+    for trace, r in sorted(results.items()):
+        b = r.burstiness
+        cv = (
+            _finite(b.overall.iat_cv)
+            if b is not None and not b.overall.source.counts_only
+            else None
         )
-    return pl.DataFrame(rows, schema=COLUMNS)
+        rows.append(
+            HeadlineRow(
+                trace=trace,
+                family=db.info(trace).family,
+                events=b.events if b is not None else None,
+                rate_per_s=rounded(_finite(b.rate_per_s)) if b is not None else None,
+                iat_cv=rounded(cv),
+                hurst=_hurst(b) if b is not None else None,
+                failure_ratio=r.failures.failure_ratio if r.failures is not None else None,
+                input_p50=r.tokens.input_p50 if r.tokens is not None else None,
+                output_p50=r.tokens.output_p50 if r.tokens is not None else None,
+                duration_p50_s=durations.get(trace),
+            )
+        )
+    return rows
+
+
+def table(rows: list[HeadlineRow]) -> pl.DataFrame:
+    return pl.DataFrame([asdict(r) for r in rows], schema=COLUMNS)
+
+
+def headline(db: LakeDB, results: Mapping[str, TraceResults]) -> pl.DataFrame:
+    """The comparison table: one row per trace of `results` (see HeadlineRow)."""
+    return table(headline_rows(db, results))
+
+
+def notes(df: pl.DataFrame) -> list[str]:
+    """Why cells of the comparison table are empty (shown as an em dash), per column."""
+    out = []
+    for column, reason in REASONS.items():
+        if column in df.columns and df[column].null_count():
+            names = df.filter(pl.col(column).is_null())["trace"].to_list()
+            out.append(f"{MISSING} in {column} ({len(names)} trace(s)): {reason}.")
+    return out

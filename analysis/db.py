@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,10 @@ import duckdb
 import polars as pl
 
 from analysis.engines import DuckDBEngine, Engine, make_engine
-from ingest.errors import LakeError
+from ingest.errors import UnknownTrace
 from ingest.lake import open_lake
 from ingest.schema import TABLES
+from ingest.sources.base import glob_escape
 
 QUERIES = Path(__file__).resolve().parent / "queries"
 VIEWS = ("arrivals", "invocations")  # analysis/queries/view_<name>.sql, over the tables
@@ -95,7 +96,12 @@ class LakeDB:
         self.tables: set[str] = set()
         for table in TABLES:
             if self.lake.has_table(table):
-                self.engine.register_table(table, self.lake.table_location(table))
+                location = self.lake.table_location(table)
+                if isinstance(self.engine, DuckDBEngine) and location.filesystem is None:
+                    # DuckDB reads every path as a glob: a lake under `runs[1]/` would read
+                    # the tables of a lake under `runs1/`. Bracket the lake's own part.
+                    location = replace(location, uri=glob_escape(location.uri))
+                self.engine.register_table(table, location)
                 self.tables.add(table)
             else:
                 # An empty, typed stand-in: queries over several tables need not care which
@@ -119,7 +125,7 @@ class LakeDB:
             return self.infos[trace]
         except KeyError:
             known = ", ".join(self.traces()) or "none"
-            raise LakeError(
+            raise UnknownTrace(
                 f"No trace named {trace!r} in the lake at {self.lake.root}. Traces: {known}."
             ) from None
 

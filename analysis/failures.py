@@ -1,41 +1,36 @@
-"""Failures: how often work ends unsuccessfully, where, when, and what it costs.
+"""Failures, the compute step: how often work ends unsuccessfully, where, when, at what cost.
 
 Works on `jobs` (final state of batch, GPU and HPC jobs) and on `requests` (BurstGPT's
 zero-token responses, GenAI failures), and on published final-state shares of summaries-only
-traces (Acme's cluster_summary). "Unsuccessful" pools failed, cancelled, timeout, killed and
-evicted; `unknown` (no final state in the trace, e.g. still running when the sample ends) is
-kept apart, so ratios are fractions of all rows and `ratio_by_status_known` re-bases them on the
-rows whose final state is known.
+traces (Acme's cluster_summary). `compute` returns a `FailuresResult`; the tables, figures and
+sentences are made from it by `analysis.failures_report`.
+
+One definition of the failure ratio, used everywhere (report, comparison table, dashboard,
+notebooks): unsuccessful = failed + cancelled + timeout + killed + evicted, over the rows whose
+final status is known. Rows with status `unknown` (the trace records no outcome, or the job was
+still running when the sample ends) are counted and reported, and left out of every ratio.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
 
-import plotly.graph_objects as go
 import polars as pl
 
 from analysis.db import LakeDB, quantile_name
 from analysis.db import rounded_table as rounded_table  # re-exported
-from analysis.section import Section
 
 KEY = "failures"
 UNSUCCESSFUL = ("failed", "cancelled", "timeout", "killed", "evicted")
-STATUSES = ("ok", *UNSUCCESSFUL, "unknown")
-COLORS = {
-    "ok": "#4c9a2a",
-    "failed": "#d62728",
-    "cancelled": "#ff7f0e",
-    "timeout": "#9467bd",
-    "killed": "#8c564b",
-    "evicted": "#e377c2",
-    "unknown": "#bbbbbb",
-}
+KNOWN = ("ok", *UNSUCCESSFUL)
+STATUSES = (*KNOWN, "unknown")
 TOP = 10
 MAX_BINS = 500
+# Groups that are not one value of the grouping column: small ones folded, and NULL.
+FOLDED = ("(other)", "(unknown)")
 # Published Acme-style state words -> canonical statuses.
 PUBLISHED_STATES = {
     "completed": "ok",
@@ -90,6 +85,212 @@ def unit_of(db: LakeDB, trace: str) -> Unit | None:
     return None
 
 
+# ---------------------------------------------------------------- typed results
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """Rows per final status of a set of rows (a whole trace, or one group of it).
+
+    `counts`: rows per canonical status present (`unknown` included). Every share is of the
+    rows with a known status; `unknown` rows are counted apart and never in a share.
+    """
+
+    counts: Mapping[str, int]
+
+    @property
+    def rows(self) -> int:
+        """All rows, `unknown` included."""
+        return int(sum(self.counts.values()))
+
+    @property
+    def unknown_rows(self) -> int:
+        """Rows whose final status the trace does not record."""
+        return int(self.counts.get("unknown", 0))
+
+    @property
+    def known_rows(self) -> int:
+        """Rows with a known final status: the denominator of every share."""
+        return self.rows - self.unknown_rows
+
+    @property
+    def unsuccessful_rows(self) -> int:
+        """Rows that ended failed, cancelled, timeout, killed or evicted."""
+        return int(sum(self.counts.get(s, 0) for s in UNSUCCESSFUL))
+
+    @property
+    def failure_ratio(self) -> float | None:
+        """Unsuccessful rows over rows with a known status (None when none is known)."""
+        known = self.known_rows
+        return self.unsuccessful_rows / known if known > 0 else None
+
+    def share(self, status: str) -> float | None:
+        """Rows of one known status over rows with a known status (None when none is known)."""
+        if status == "unknown":
+            raise ValueError("unknown rows are left out of every share; see unknown_rows")
+        known = self.known_rows
+        return self.counts.get(status, 0) / known if known > 0 else None
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """The statuses present, in STATUSES order."""
+        return tuple(s for s in STATUSES if self.counts.get(s))
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    """Final statuses of one group: a value of a grouping column, or a size bucket.
+
+    `group` is the value, a size-bucket label such as "(4, 8]", or one of FOLDED.
+    """
+
+    group: str
+    counts: StatusCounts
+
+
+@dataclass(frozen=True)
+class ResourceLoss:
+    """How much of one measure unsuccessful rows used.
+
+    `measure` is gpu_hours or cpu_hours (run time x GPUs or CPUs requested, hours), run_hours
+    or busy_hours (hours of run time or request duration), input_tokens or output_tokens.
+    `by_status`: the measure per unsuccessful status; `total`: over every row with a known
+    status (unknown rows are left out, as from every ratio).
+    """
+
+    measure: str
+    by_status: dict[str, float]
+    total: float
+
+    @property
+    def lost(self) -> float:
+        """Used by unsuccessful rows, in the measure's unit."""
+        return sum(self.by_status.values())
+
+    @property
+    def share_lost(self) -> float | None:
+        """`lost` over `total` (None when the total is zero)."""
+        return self.lost / self.total if self.total > 0 else None
+
+
+@dataclass(frozen=True)
+class DurationStats:
+    """Run time (jobs) or duration (requests) of the rows of one final status, in seconds.
+
+    `status` is a canonical status or "unsuccessful" (all unsuccessful statuses pooled).
+    """
+
+    status: str
+    n: int  # rows with a duration
+    mean_s: float | None
+    p10_s: float | None
+    p25_s: float | None
+    p50_s: float | None
+    p75_s: float | None
+    p90_s: float | None
+    p99_s: float | None
+    max_s: float | None
+
+
+@dataclass(frozen=True)
+class OverTime:
+    """Rows per time bin and final status, every bin from the first to the last filled.
+
+    `table` columns: bin_s, bin_start (UTC datetime; for traces with relative time, the
+    offset from 1970-01-01 is the time since the trace's start), n (rows in the bin),
+    unsuccessful, and one count column per status present.
+    """
+
+    bin_s: float  # width of a bin, seconds
+    start: datetime  # start of the first bin
+    table: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class PublishedShares:
+    """Final-state shares as a summaries-only trace publishes them (Acme's cluster_summary).
+
+    Shares are rounded by the publisher and need not add up to 1; a status the publisher does
+    not list is absent, and there is no `unknown`.
+    """
+
+    table: pl.DataFrame  # `published()`: cluster, kind, metric, status, value, jobs
+    by_cluster_kind: dict[str, dict[str, dict[str, float]]]  # cluster -> kind -> status -> share
+    by_cluster: dict[str, dict[str, float]]  # pooled over kinds, weighted by jobs
+    overall: dict[str, float]  # pooled over clusters, weighted by jobs
+    gpu_time_by_cluster: dict[str, dict[str, float]]  # share of GPU time per status
+    gpu_hours_by_cluster: dict[str, dict[str, float]]  # GPU-hours per status
+
+    @property
+    def failure_ratio(self) -> float:
+        """Pooled published share of unsuccessful jobs (the publisher records no unknown)."""
+        return sum(v for s, v in self.overall.items() if s in UNSUCCESSFUL)
+
+    @property
+    def gpu_hours_lost(self) -> ResourceLoss | None:
+        """GPU-hours of unsuccessful jobs over all published GPU-hours."""
+        if not self.gpu_hours_by_cluster:
+            return None
+        per_status: dict[str, float] = {}
+        for hours in self.gpu_hours_by_cluster.values():
+            for s, v in hours.items():
+                per_status[s] = per_status.get(s, 0.0) + v
+        lost = {s: v for s, v in sorted(per_status.items()) if s in UNSUCCESSFUL}
+        return ResourceLoss("gpu_hours", lost, sum(per_status.values()))
+
+
+@dataclass(frozen=True)
+class RecordedFailures:
+    """Failures counted from a trace's own rows (jobs or requests)."""
+
+    unit: Unit
+    time_origin: str  # absolute | relative (see TraceInfo)
+    counts: StatusCounts
+    by_group: dict[str, list[GroupCounts]]  # column -> its TOP largest groups (+ FOLDED)
+    by_size: dict[str, list[GroupCounts]]  # size column -> its buckets, smallest first
+    by_hour: dict[int, StatusCounts]  # UTC hour of day -> counts (absolute time only)
+    resources_lost: list[ResourceLoss]
+    time_to_failure: dict[str, DurationStats]  # status or "unsuccessful" -> durations
+    over_time: OverTime | None
+
+
+@dataclass(frozen=True)
+class FailuresResult:
+    """Failures of one trace: from its rows, from published shares, or both.
+
+    `failure_ratio` is the one failure ratio of the trace (see the module docstring).
+    """
+
+    trace: str
+    recorded: RecordedFailures | None
+    published: PublishedShares | None
+    unsuccessful_statuses: tuple[str, ...] = field(default=UNSUCCESSFUL)
+
+    @property
+    def failure_ratio(self) -> float | None:
+        """Unsuccessful share of rows with a known status, from the rows when the trace has
+        them, else the published pooled share."""
+        if self.recorded is not None:
+            return self.recorded.counts.failure_ratio
+        if self.published is not None:
+            return self.published.failure_ratio
+        return None
+
+    @property
+    def ratio_by_status(self) -> dict[str, float]:
+        """Share of each known status and `unsuccessful`, over rows with a known status."""
+        if self.recorded is not None:
+            return status_ratios(self.recorded.counts.counts)
+        if self.published is not None:
+            return self.published.overall | {"unsuccessful": self.published.failure_ratio}
+        return {}
+
+    @property
+    def unknown_rows(self) -> int | None:
+        """Rows without a known final status (None for published shares)."""
+        return self.recorded.counts.unknown_rows if self.recorded is not None else None
+
+
 # ---------------------------------------------------------------- pure helpers
 
 
@@ -104,31 +305,57 @@ def size_label(bucket: int, base: float) -> str:
 
 
 def status_ratios(counts: Mapping[str, float]) -> dict[str, float]:
-    """Fraction of rows per status, plus `unsuccessful` (failed + cancelled + ... + evicted)."""
-    total = float(sum(counts.values()))
-    if total <= 0:
+    """Share of each known status present, plus `unsuccessful`, over the rows whose status is
+    known (`unknown` rows left out); empty when no row has a known status."""
+    known = float(sum(v for s, v in counts.items() if s != "unknown"))
+    if known <= 0:
         return {}
-    out = {s: counts.get(s, 0) / total for s in STATUSES if s in counts}
-    out["unsuccessful"] = sum(counts.get(s, 0) for s in UNSUCCESSFUL) / total
+    out = {s: counts[s] / known for s in KNOWN if s in counts}
+    out["unsuccessful"] = sum(counts.get(s, 0) for s in UNSUCCESSFUL) / known
     return out
 
 
-def ratio_table(long: pl.DataFrame, statuses: tuple[str, ...] | None = None) -> pl.DataFrame:
-    """(grp, status, n) rows -> one row per group: n, unsuccessful share, share per status."""
-    present = statuses or tuple(s for s in STATUSES if s in set(long["status"].to_list()))
-    rows = []
+def group_counts(long: pl.DataFrame) -> list[GroupCounts]:
+    """(grp, status, n) rows -> one GroupCounts per group, in order of first appearance."""
+    out = []
     for (grp,), part in long.group_by("grp", maintain_order=True):
-        counts = dict(zip(part["status"].to_list(), part["n"].to_list(), strict=True))
-        n = int(sum(counts.values()))
-        ratios = status_ratios(counts)
-        rows.append(
-            {"grp": grp, "n": n, "unsuccessful": ratios.get("unsuccessful", 0.0)}
-            | {s: ratios.get(s, 0.0) for s in present}
+        counts = {s: int(n) for s, n in zip(part["status"], part["n"], strict=True)}
+        out.append(GroupCounts(str(grp), StatusCounts(counts)))
+    return out
+
+
+def counts_table(
+    groups: list[GroupCounts], statuses: tuple[str, ...], label: str = "grp"
+) -> pl.DataFrame:
+    """One row per group: `label` (the group), n (rows), unknown_rows, then the unsuccessful
+    share and the share of each known status of `statuses`, of the group's known rows (null
+    when the group has none)."""
+    statuses = tuple(s for s in statuses if s != "unknown")
+    rows = [
+        (
+            g.group,
+            g.counts.rows,
+            g.counts.unknown_rows,
+            g.counts.failure_ratio,
+            *(g.counts.share(s) for s in statuses),
         )
-    schema = {"grp": pl.String, "n": pl.Int64, "unsuccessful": pl.Float64} | {
-        s: pl.Float64 for s in present
-    }
+        for g in groups
+    ]
+    schema = {
+        label: pl.String,
+        "n": pl.Int64,
+        "unknown_rows": pl.Int64,
+        "unsuccessful": pl.Float64,
+    } | {s: pl.Float64 for s in statuses}
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def ratio_table(long: pl.DataFrame, statuses: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """(grp, status, n) rows -> `counts_table` of their groups, for `statuses` (default: the
+    known statuses present)."""
+    groups = group_counts(long)
+    present = statuses or tuple(s for s in KNOWN if any(g.counts.counts.get(s) for g in groups))
+    return counts_table(groups, present)
 
 
 def pooled_published(df: pl.DataFrame) -> dict[str, dict[str, float]]:
@@ -285,205 +512,103 @@ def published(db: LakeDB, trace: str) -> pl.DataFrame:
     ).sort("cluster", "kind", "metric", "status")
 
 
-# ---------------------------------------------------------------- numbers
+# ---------------------------------------------------------------- compute
 
 
-def _resources_lost(all_rows: pl.DataFrame, unit: Unit) -> dict[str, Any]:
+def _resources_lost(all_rows: pl.DataFrame, unit: Unit) -> list[ResourceLoss]:
     measures = (
         ("gpu_hours", "cpu_hours", "run_hours")
         if unit is JOBS
         else ("busy_hours", "input_tokens", "output_tokens")
     )
-    out: dict[str, Any] = {}
+    known = all_rows.filter(pl.col("status") != "unknown")
+    out = []
     for m in measures:
-        if m not in all_rows.columns or all_rows[m].null_count() == all_rows.height:
+        if m not in known.columns or known.is_empty() or known[m].null_count() == known.height:
             continue
         per = {
             s: float(v or 0.0)
-            for s, v in all_rows.select("status", m).iter_rows()
+            for s, v in known.select("status", m).iter_rows()
             if s in UNSUCCESSFUL
         }
-        total = float(all_rows[m].fill_null(0).sum())
-        lost = sum(per.values())
-        out[m] = per | {"unsuccessful": lost}
-        out[f"{m}_total"] = total
-        out[f"{m}_share_lost"] = lost / total if total > 0 else None
+        out.append(ResourceLoss(m, per, float(known[m].fill_null(0).sum())))
     # run_hours only matters when no GPU/CPU counts weigh it
-    if "gpu_hours" in out or "cpu_hours" in out:
-        for k in ("run_hours", "run_hours_total", "run_hours_share_lost"):
-            out.pop(k, None)
+    if any(r.measure in ("gpu_hours", "cpu_hours") for r in out):
+        out = [r for r in out if r.measure != "run_hours"]
     return out
 
 
-def _quantiles(row: Mapping[str, Any]) -> dict[str, Any]:
+def _duration_stats(ttf: pl.DataFrame) -> dict[str, DurationStats]:
     return {
-        k: row[k]
-        for k in ("n", "mean_s", "p10_s", "p25_s", "p50_s", "p75_s", "p90_s", "p99_s", "max_s")
+        r["grp"]: DurationStats(
+            status=r["grp"],
+            n=int(r["n"]),
+            mean_s=r["mean_s"],
+            p10_s=r["p10_s"],
+            p25_s=r["p25_s"],
+            p50_s=r["p50_s"],
+            p75_s=r["p75_s"],
+            p90_s=r["p90_s"],
+            p99_s=r["p99_s"],
+            max_s=r["max_s"],
+        )
+        for r in ttf.iter_rows(named=True)
     }
 
 
-def _group_dict(table: pl.DataFrame) -> dict[str, dict[str, float]]:
-    return {
-        r["grp"]: {k: v for k, v in r.items() if k != "grp"} for r in table.iter_rows(named=True)
-    }
+def _real(groups: list[GroupCounts]) -> list[GroupCounts]:
+    return [g for g in groups if g.group not in FOLDED]
 
 
-def _size_rows(table: pl.DataFrame, base: float) -> list[dict[str, Any]]:
-    known = table.filter(pl.col("grp") != "(unknown)").with_columns(
-        pl.col("grp").cast(pl.Int64).alias("bucket")
+def _recorded(db: LakeDB, trace: str, unit: Unit) -> RecordedFailures | None:
+    all_rows = breakdown(db, trace, "all", top=0)
+    if all_rows.is_empty():
+        return None
+    counts = StatusCounts(
+        {s: int(n) for s, n in zip(all_rows["status"], all_rows["n"], strict=True)}
     )
-    out = []
-    for r in known.sort("bucket").iter_rows(named=True):
-        b = r.pop("bucket")
-        r.pop("grp")
-        out.append({"bucket": size_label(b, base)} | r)
-    return out
+    if not counts.unsuccessful_rows:
+        return None  # all ok / unknown: the trace records no failures
+    info = db.info(trace)
 
-
-# ---------------------------------------------------------------- figures
-
-
-def _fig_status_by_group(
-    tables: dict[str, pl.DataFrame], statuses: list[str], noun: str
-) -> go.Figure:
-    dim, table = next(iter(tables.items()))
-    fig = go.Figure()
-    groups = table["grp"].to_list()
-    labels = [g if len(g) <= 24 else g[:21] + "..." for g in groups]
-    for s in statuses:
-        fig.add_bar(
-            y=labels,
-            x=table[s].to_list(),
-            name=s,
-            orientation="h",
-            marker_color=COLORS[s],
-            customdata=table["n"].to_list(),
-            hovertemplate="%{y}: %{x:.1%} of %{customdata:,} " + noun + f"<extra>{s}</extra>",
+    by_group: dict[str, list[GroupCounts]] = {}
+    for dim in unit.groups:
+        groups = group_counts(breakdown(db, trace, dim, TOP))
+        if len(_real(groups)) >= 2:
+            # largest first, the folded groups last
+            by_group[dim] = sorted(groups, key=lambda g: (g.group in FOLDED, -g.counts.rows))
+    by_size: dict[str, list[GroupCounts]] = {}
+    for dim, base in unit.sizes:
+        buckets = sorted(
+            _real(group_counts(breakdown(db, trace, dim, 0))), key=lambda g: int(g.group)
         )
-    fig.update_layout(
-        barmode="stack",
-        template="plotly_white",
-        title=f"Final status of {noun} by {dim} (largest groups)",
-        xaxis_title=f"share of {noun}",
-        yaxis_title=dim,
-        xaxis_tickformat=".0%",
-        yaxis_autorange="reversed",
+        if len(buckets) >= 2:
+            by_size[dim] = [GroupCounts(size_label(int(g.group), base), g.counts) for g in buckets]
+    by_hour: dict[int, StatusCounts] = {}
+    if info.time_origin == "absolute":
+        hours = _real(group_counts(breakdown(db, trace, "hour", 0)))
+        by_hour = {int(g.group): g.counts for g in sorted(hours, key=lambda g: int(g.group))}
+
+    wide = over_time(db, trace)
+    return RecordedFailures(
+        unit=unit,
+        time_origin=info.time_origin,
+        counts=counts,
+        by_group=by_group,
+        by_size=by_size,
+        by_hour=by_hour,
+        resources_lost=_resources_lost(all_rows, unit),
+        time_to_failure=_duration_stats(time_to_failure(db, trace)),
+        over_time=None
+        if wide.is_empty()
+        else OverTime(float(wide["bin_s"][0]), wide["bin_start"][0], wide),
     )
-    return fig
 
 
-def _fig_sizes(sizes: dict[str, list[dict[str, Any]]], noun: str) -> go.Figure:
-    fig = go.Figure()
-    for dim, rows in sizes.items():
-        fig.add_bar(
-            x=[r["bucket"] for r in rows],
-            y=[r["unsuccessful"] for r in rows],
-            name=dim,
-            customdata=[r["n"] for r in rows],
-            hovertemplate="%{x}: %{y:.1%} of %{customdata:,} " + noun + f"<extra>{dim}</extra>",
-        )
-    fig.update_layout(
-        barmode="group",
-        template="plotly_white",
-        title=f"Unsuccessful share of {noun} by size",
-        xaxis_title="size bucket (" + ", ".join(sizes) + ")",
-        yaxis_title=f"unsuccessful share of {noun}",
-        yaxis_tickformat=".0%",
-    )
-    return fig
-
-
-def _fig_over_time(wide: pl.DataFrame, noun: str, relative: bool) -> go.Figure:
-    fig = go.Figure()
-    statuses = [s for s in STATUSES if s in wide.columns]
-    x = wide["bin_start"].to_list()
-    for s in statuses:
-        fig.add_bar(x=x, y=wide[s].to_list(), name=s, marker_color=COLORS[s])
-    width = bin_text(float(wide["bin_s"][0]))
-    fig.update_layout(
-        barmode="stack",
-        template="plotly_white",
-        title=f"{noun.capitalize()} per {width} by final status",
-        xaxis_title="time (UTC" + (", relative to the trace start" if relative else "") + ")",
-        yaxis_title=f"{noun} per {width}",
-    )
-    return fig
-
-
-def _fig_ttf(ttf: pl.DataFrame, what: str) -> go.Figure:
-    fig = go.Figure()
-    qs = ("p10_s", "p25_s", "p50_s", "p75_s", "p90_s", "p99_s")
-    for r in ttf.iter_rows(named=True):
-        grp = r["grp"]
-        fig.add_scatter(
-            x=[r[q] for q in qs],
-            y=[grp] * len(qs),
-            mode="lines+markers",
-            text=[q[:-2] for q in qs],
-            name=grp,
-            marker_color=COLORS.get(grp, "#333333"),
-            showlegend=False,
-            hovertemplate="%{text}: %{x:.3g} s<extra>" + grp + f" (n={r['n']:,})</extra>",
-        )
-    fig.update_layout(
-        template="plotly_white",
-        title=f"{what} by final status (markers: p10, p25, p50, p75, p90, p99)",
-        xaxis_title=f"{what} (s, log scale)",
-        xaxis_type="log",
-        yaxis_title="final status",
-    )
-    return fig
-
-
-def _fig_hours(hours: list[dict[str, Any]], noun: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_scatter(
-        x=[h["hour"] for h in hours],
-        y=[h["unsuccessful"] for h in hours],
-        mode="lines+markers",
-        customdata=[h["n"] for h in hours],
-        hovertemplate="%{x}:00 UTC: %{y:.1%} of %{customdata:,} " + noun + "<extra></extra>",
-    )
-    fig.update_layout(
-        template="plotly_white",
-        title=f"Unsuccessful share of {noun} by hour of day",
-        xaxis_title="hour of day (UTC)",
-        yaxis_title=f"unsuccessful share of {noun}",
-        yaxis_tickformat=".0%",
-    )
-    return fig
-
-
-def _fig_published(pub: pl.DataFrame, metric: str, title: str) -> go.Figure:
-    part = pub.filter(pl.col("metric") == metric)
-    fig = go.Figure()
-    cats = sorted({(c, k) for c, k in part.select("cluster", "kind").iter_rows()})
-    x = [[c for c, _ in cats], [k for _, k in cats]]
-    for s in [s for s in STATUSES if s in set(part["status"].to_list())]:
-        vals = {
-            (c, k): v
-            for c, k, st, v in part.select("cluster", "kind", "status", "value").iter_rows()
-            if st == s
-        }
-        fig.add_bar(x=x, y=[vals.get(ck) for ck in cats], name=s, marker_color=COLORS[s])
-    fig.update_layout(
-        barmode="stack",
-        template="plotly_white",
-        title=title,
-        xaxis_title="cluster / job kind",
-        yaxis_title="published share",
-        yaxis_tickformat=".0%",
-    )
-    return fig
-
-
-# ---------------------------------------------------------------- section
-
-
-def _published_part(db: LakeDB, trace: str, sec: Section) -> bool:
+def _published(db: LakeDB, trace: str) -> PublishedShares | None:
     pub = published(db, trace)
     if pub.is_empty() or pub.filter(pl.col("metric") == "jobs_share").is_empty():
-        return False
+        return None
     by_kind: dict[str, dict[str, dict[str, float]]] = {}
     gpu_share: dict[str, dict[str, float]] = {}
     gpu_hours: dict[str, dict[str, float]] = {}
@@ -508,223 +633,22 @@ def _published_part(db: LakeDB, trace: str, sec: Section) -> bool:
         s: sum(pooled[c].get(s, 0.0) * weights[c] for c in pooled) / total
         for s in sorted({s for r in pooled.values() for s in r})
     }
-    overall["unsuccessful"] = sum(v for s, v in overall.items() if s in UNSUCCESSFUL)
-    sec.numbers.setdefault("ratio_by_status", overall)
-    sec.numbers["published_ratio_by_cluster"] = pooled
-    sec.numbers["published_ratio_by_cluster_kind"] = by_kind
-    if gpu_share:
-        sec.numbers["published_gpu_time_ratio_by_cluster"] = gpu_share
-    if gpu_hours:
-        sec.numbers["published_gpu_hours_by_cluster"] = gpu_hours
-        per_status: dict[str, float] = {}
-        for h in gpu_hours.values():
-            for s, v in h.items():
-                per_status[s] = per_status.get(s, 0.0) + v
-        lost = {s: v for s, v in sorted(per_status.items()) if s in UNSUCCESSFUL}
-        total = sum(per_status.values())
-        sec.numbers.setdefault(
-            "resources_lost",
-            {
-                "gpu_hours": lost | {"unsuccessful": sum(lost.values())},
-                "gpu_hours_total": total,
-                "gpu_hours_share_lost": sum(lost.values()) / total if total > 0 else None,
-            },
-        )
-    sec.tables["published_final_states"] = pub
-    sec.figures.append(
-        _fig_published(pub, "jobs_share", "Published final status of jobs per cluster and job kind")
+    return PublishedShares(
+        table=pub,
+        by_cluster_kind=by_kind,
+        by_cluster=pooled,
+        overall=overall,
+        gpu_time_by_cluster=gpu_share,
+        gpu_hours_by_cluster=gpu_hours,
     )
-    if gpu_share:
-        sec.figures.append(
-            _fig_published(pub, "gpu_time_share", "Published share of GPU time per final status")
-        )
-    sec.notes.append(
-        "Published by the trace authors (cluster_summary), not recomputed: shares are rounded to "
-        "0.001 and need not add up to 1; ratio_by_status pools the clusters that publish shares, "
-        "weighted by their job counts."
-    )
-    gpu = {c: k["gpu"] for c, k in by_kind.items() if "gpu" in k and "failed" in k["gpu"]}
-    if gpu:
-        lo = min(gpu, key=lambda c: gpu[c]["failed"])
-        hi = max(gpu, key=lambda c: gpu[c]["failed"])
-        sec.findings.append(
-            f"Published GPU-job failure shares range from {gpu[lo]['failed']:.1%} ({lo}) to "
-            f"{gpu[hi]['failed']:.1%} ({hi}) across {len(gpu)} clusters."
-        )
-    if gpu_share:
-        worst = max(
-            gpu_share, key=lambda c: sum(v for s, v in gpu_share[c].items() if s in UNSUCCESSFUL)
-        )
-        share = sum(v for s, v in gpu_share[worst].items() if s in UNSUCCESSFUL)
-        sec.findings.append(
-            f"In {worst}, failed and cancelled jobs took {share:.1%} of all GPU time "
-            f"(published), the most of any cluster."
-        )
-    return True
 
 
-def _records_part(db: LakeDB, trace: str, unit: Unit, sec: Section) -> bool:
-    all_rows = breakdown(db, trace, "all", top=0)
-    if all_rows.is_empty():
-        return False
-    counts = dict(zip(all_rows["status"].to_list(), all_rows["n"].to_list(), strict=True))
-    if not any(counts.get(s, 0) for s in UNSUCCESSFUL):
-        return False  # all ok / unknown: the trace records no failures
-    info = db.info(trace)
-    noun = unit.noun
-    n = int(sum(counts.values()))
-    ratios = status_ratios(counts)
-    statuses = [s for s in STATUSES if s in counts]
-    num = sec.numbers
-    num["table"] = unit.table
-    num["rows"] = n
-    num["ratio_by_status"] = ratios
-    if counts.get("unknown"):
-        num["ratio_by_status_known"] = status_ratios(
-            {s: v for s, v in counts.items() if s != "unknown"}
-        )
-
-    groups: dict[str, pl.DataFrame] = {}
-    for dim in unit.groups:
-        t = ratio_table(breakdown(db, trace, dim, TOP), tuple(statuses))
-        real = t.filter(~pl.col("grp").is_in(["(other)", "(unknown)"]))
-        if real.height >= 2:
-            groups[dim] = t.sort(
-                pl.col("grp").is_in(["(other)", "(unknown)"]), pl.col("n"), descending=[False, True]
-            )
-    if groups:
-        num["by_group"] = {d: _group_dict(t) for d, t in groups.items()}
-    sizes: dict[str, list[dict[str, Any]]] = {}
-    for dim, base in unit.sizes:
-        t = ratio_table(breakdown(db, trace, dim, 0), tuple(statuses))
-        rows = _size_rows(t, base)
-        if len(rows) >= 2:
-            sizes[dim] = rows
-    if sizes:
-        num["by_size"] = sizes
-    hours: list[dict[str, Any]] = []
-    if info.time_origin == "absolute":
-        t = ratio_table(breakdown(db, trace, "hour", 0), tuple(statuses))
-        t = (
-            t.filter(pl.col("grp") != "(unknown)")
-            .with_columns(pl.col("grp").cast(pl.Int64))
-            .sort("grp")
-        )
-        hours = [{"hour": r.pop("grp")} | r for r in t.iter_rows(named=True)]
-        if hours:
-            num["by_hour"] = hours
-    else:
-        sec.notes.append(
-            "No hour-of-day breakdown: the trace's timestamps are relative to its start, so the "
-            "time of day is unknown."
-        )
-    lost = _resources_lost(all_rows, unit)
-    if lost:
-        num["resources_lost"] = lost
-    ttf = time_to_failure(db, trace)
-    by_status = {r["grp"]: _quantiles(r) for r in ttf.iter_rows(named=True)}
-    if "unsuccessful" in by_status:
-        num["time_to_failure"] = by_status["unsuccessful"] | {
-            "by_status": {k: v for k, v in by_status.items() if k != "unsuccessful"}
-        }
-    wide = over_time(db, trace)
-    if not wide.is_empty():
-        num["failures_over_time"] = {
-            "bin_s": float(wide["bin_s"][0]),
-            "start": wide["bin_start"][0].isoformat(),
-            "n": wide["n"].to_list(),
-            "unsuccessful": wide["unsuccessful"].to_list(),
-        }
-
-    sec.tables["ratio_by_status"] = pl.DataFrame(
-        {
-            "status": statuses,
-            "n": [counts[s] for s in statuses],
-            "share": [ratios[s] for s in statuses],
-        }
-    )
-    for d, t in groups.items():
-        sec.tables[f"by_{d}"] = t
-    for d, rows in sizes.items():
-        sec.tables[f"by_{d}"] = pl.DataFrame(rows)
-    if not ttf.is_empty():
-        sec.tables["time_to_failure"] = ttf
-    if not wide.is_empty():
-        sec.tables["over_time"] = wide
-
-    relative = info.time_origin != "absolute"
-    what = "Run time" if unit is JOBS else "Duration"
-    figs = [
-        _fig_status_by_group(groups, statuses, noun) if groups else None,
-        _fig_sizes(sizes, noun) if sizes else None,
-        _fig_over_time(wide, noun, relative) if not wide.is_empty() else None,
-        _fig_ttf(ttf, what) if not ttf.is_empty() else None,
-        _fig_hours(hours, noun) if hours else None,
-    ]
-    sec.figures.extend([f for f in figs if f is not None][:4])
-
-    parts = ", ".join(f"{s} {ratios[s]:.1%}" for s in UNSUCCESSFUL if counts.get(s))
-    text = f"{ratios['unsuccessful']:.1%} of {n:,} {noun} ended unsuccessfully ({parts})"
-    if counts.get("unknown"):
-        text += f"; {ratios['unknown']:.1%} have no final status in the trace"
-    sec.findings.append(text + ".")
-    for m, label in (
-        ("gpu_hours", "GPU-hours"),
-        ("cpu_hours", "CPU-hours"),
-        ("input_tokens", "input tokens"),
-        ("busy_hours", "busy hours"),
-    ):
-        if m in lost and lost[m]["unsuccessful"] > 0 and lost.get(f"{m}_share_lost") is not None:
-            digits = 0 if "tokens" in m else 1
-            sec.findings.append(
-                f"Unsuccessful {noun} used {lost[m]['unsuccessful']:,.{digits}f} {label}, "
-                f"{lost[f'{m}_share_lost']:.1%} of all {label} recorded."
-            )
-            break
-    if "time_to_failure" in num:
-        ttf_n = num["time_to_failure"]
-        ok = by_status.get("ok")
-        sec.findings.append(
-            f"Unsuccessful {noun} ended after a median {seconds_text(ttf_n['p50_s'])} "
-            f"(p90 {seconds_text(ttf_n['p90_s'])})"
-            + (f", successful ones after {seconds_text(ok['p50_s'])}." if ok else ".")
-        )
-    for dim, t in groups.items():
-        floor = max(10, int(0.01 * n))
-        cand = t.filter(~pl.col("grp").is_in(["(other)", "(unknown)"]) & (pl.col("n") >= floor))
-        if cand.height >= 2:
-            top = cand.sort("unsuccessful", "grp", descending=[True, False]).row(0, named=True)
-            name = top["grp"] if len(top["grp"]) <= 24 else top["grp"][:21] + "..."
-            sec.findings.append(
-                f"By {dim}, {name} has the highest unsuccessful share: {top['unsuccessful']:.1%} "
-                f"of its {top['n']:,} {noun}."
-            )
-            break
-    sec.notes.append(
-        "Unsuccessful = failed, cancelled, timeout, killed or evicted; shares are of all rows, "
-        "`unknown` (no final state recorded) included; ratio_by_status_known leaves it out."
-    )
-    if unit is JOBS:
-        sec.notes.append(
-            "A job's time (over time, hour of day) is its submission, else its start, else its end;"
-            " resources lost are run time x GPUs (or CPUs) requested, for jobs with a run time."
-        )
-    return True
-
-
-def section(db: LakeDB, trace: str) -> Section | None:
-    """Failure ratios, breakdowns, resources lost and time to failure; None when no failures."""
+def compute(db: LakeDB, trace: str) -> FailuresResult | None:
+    """Failure counts, breakdowns, resources lost and time to failure of one trace; None when
+    nothing in it ended unsuccessfully and it publishes no final-state shares."""
     unit = unit_of(db, trace)
-    sec = Section(key=KEY, title="Failures")
-    found = False
-    if unit is not None and _records_part(db, trace, unit, sec):
-        found = True
-        sec.title = f"Failures of {unit.noun}"
-    if _published_part(db, trace, sec):
-        if not found:
-            sec.title = "Failures (published final-state shares)"
-        found = True
-    if not found:
+    recorded = _recorded(db, trace, unit) if unit is not None else None
+    pub = _published(db, trace)
+    if recorded is None and pub is None:
         return None
-    sec.findings = sec.findings[:4]
-    return sec
+    return FailuresResult(trace=trace, recorded=recorded, published=pub)

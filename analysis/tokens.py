@@ -1,10 +1,12 @@
-"""Token lengths of LLM requests: distributions, fits, input/output coupling, sessions, reuse.
+"""Token lengths of LLM requests, the compute step: distributions, fits, input/output coupling,
+sessions, prefix reuse.
 
 Everything that touches rows runs in DuckDB (analysis/queries/tokens_*.sql). Lengths come back
 as value counts (one row per distinct length), which is exact and small however many requests a
 trace has; quantiles, CDFs and the seeded fit sample are computed from those counts here.
 Outputs of unfinished requests (failed, cancelled, ...) are excluded from output statistics:
-their zero or truncated outputs are not generation lengths.
+their zero or truncated outputs are not generation lengths. `compute` returns a `TokensResult`;
+`analysis.tokens_report` turns it into the section.
 """
 
 from __future__ import annotations
@@ -14,12 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 import polars as pl
 from scipy import stats
 
 from analysis.db import LakeDB, quantile_name
-from analysis.section import Section
 
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)
 # Outputs of these are zero or truncated; the tokens_*.sql filters spell the same list out.
@@ -43,7 +43,7 @@ MODELS: dict[str, tuple[Any, int]] = {
 }
 
 
-def _pkey(p: float) -> str:
+def quantile_key(p: float) -> str:
     return f"p{round(p * 100):d}"
 
 
@@ -76,22 +76,49 @@ def weighted_quantiles(
     return out
 
 
-def summarize(values: np.ndarray, counts: np.ndarray) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Summary:
+    """Count, mean and quantiles of a sample (tokens, a ratio, turns or seconds, as named).
+
+    `min` and `max` are None where they are not reported (ratios, gaps)."""
+
+    n: int
+    mean: float | None
+    p10: float | None
+    p25: float | None
+    p50: float | None
+    p75: float | None
+    p90: float | None
+    p99: float | None
+    min: float | None = None
+    max: float | None = None
+
+    def quantile(self, p: float) -> float | None:
+        """The QUANTILES entry for p (0.5 -> p50)."""
+        value: float | None = getattr(self, quantile_key(p))
+        return value
+
+
+def summarize(values: np.ndarray, counts: np.ndarray) -> Summary:
     """Count, mean, min, max and the QUANTILES of value-count data."""
     v = np.asarray(values, dtype=float)
     c = np.asarray(counts, dtype=np.int64)
     n = int(c.sum())
     if n == 0:
-        return {"n": 0}
-    out: dict[str, Any] = {
-        "n": n,
-        "mean": float(np.dot(v, c) / n),
-        "min": float(v[c > 0].min()),
-        "max": float(v[c > 0].max()),
-    }
-    for p, q in zip(QUANTILES, weighted_quantiles(v, c), strict=True):
-        out[_pkey(p)] = float(q)
-    return out
+        return Summary(0, None, None, None, None, None, None, None)
+    p10, p25, p50, p75, p90, p99 = (float(q) for q in weighted_quantiles(v, c))
+    return Summary(
+        n,
+        float(np.dot(v, c) / n),
+        p10,
+        p25,
+        p50,
+        p75,
+        p90,
+        p99,
+        min=float(v[c > 0].min()),
+        max=float(v[c > 0].max()),
+    )
 
 
 def cdf_points(
@@ -145,9 +172,6 @@ class Fit:
     ks: float
     aic: float
     loglik: float
-
-    def numbers(self) -> dict[str, Any]:
-        return {"params": self.params, "ks": self.ks, "aic": self.aic}
 
 
 def _named_params(model: str, fitted: tuple[float, ...]) -> dict[str, float]:
@@ -211,11 +235,6 @@ def bucket_width(
 # ---------------------------------------------------------------- lake queries
 
 
-def _numbers(row: dict[str, Any]) -> dict[str, Any]:
-    """A row of n + statistics as JSON-able numbers (DECIMAL sums come back as Decimal)."""
-    return {k: (int(v) if k == "n" else None if v is None else float(v)) for k, v in row.items()}
-
-
 def overview(db: LakeDB, trace: str) -> dict[str, Any]:
     """Counts of token-carrying requests, services, sessions, hash ids; epoch-second span."""
     return db.query("tokens_overview", trace=trace).to_dicts()[0]
@@ -237,17 +256,24 @@ def lengths_by_service(db: LakeDB, trace: str, top: int = TOP_SERVICES) -> pl.Da
     return db.query("tokens_lengths_by_service", trace=trace, top=top)
 
 
-def ratio(db: LakeDB, trace: str) -> dict[str, Any]:
+def ratio(db: LakeDB, trace: str) -> Summary:
     """Output/input ratio of finished requests: n, mean and QUANTILES."""
     return _summary(db, "tokens_ratio_values", trace)
 
 
-def _summary(db: LakeDB, values: str, trace: str) -> dict[str, Any]:
+def _summary(db: LakeDB, values: str, trace: str) -> Summary:
     """n, mean and QUANTILES of the one group a *_values query selects (n 0 when empty)."""
     df = db.quantiles(values, QUANTILES, trace=trace)
     if df.is_empty():
-        return {"n": 0, "mean": None, **{quantile_name(q): None for q in QUANTILES}}
-    return _numbers(df.drop("grp", "part", "x_min", "x_max").to_dicts()[0])
+        return Summary(0, None, None, None, None, None, None, None)
+    row = df.row(0, named=True)
+
+    def num(key: str) -> float | None:
+        v = row[key]  # DECIMAL sums come back as Decimal
+        return None if v is None else float(v)
+
+    p10, p25, p50, p75, p90, p99 = (num(quantile_name(q)) for q in QUANTILES)
+    return Summary(int(row["n"]), num("mean"), p10, p25, p50, p75, p90, p99)
 
 
 def pearson_from_sums(n: int, sa: int, sb: int, saa: int, sbb: int, sab: int) -> float | None:
@@ -280,32 +306,47 @@ def output_by_input(db: LakeDB, trace: str) -> pl.DataFrame:
     return bins.join(spread, on="bin", how="left", maintain_order="left")
 
 
-def sessions(db: LakeDB, trace: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Sessions:
+    """Multi-turn sessions: how many, how long, how far apart their turns are."""
+
+    sessions: int
+    requests: int  # requests that belong to a session
+    single_turn_share: float  # sessions of one request, over all sessions
+    turns: Summary  # requests per session
+    gap_s: Summary | None  # seconds between consecutive turns of a session
+    turns_table: pl.DataFrame  # turns, sessions: how many sessions have each number of turns
+
+
+def sessions(db: LakeDB, trace: str) -> Sessions | None:
     """Turns per session and seconds between turns; None when no request has a session."""
     turns = db.query("tokens_session_turns", trace=trace)
     if turns.is_empty():
         return None
     t = turns["turns"].to_numpy()
     c = turns["sessions"].to_numpy()
-    out: dict[str, Any] = {
-        "sessions": int(c.sum()),
-        "requests": int(np.dot(t, c)),
-        "single_turn_share": float(c[t == 1].sum() / c.sum()),
-        "turns": summarize(t, c),
-    }
     gaps = _summary(db, "tokens_session_gap_values", trace)
-    if gaps["n"]:
-        out["gap_s"] = gaps
-    return out
+    return Sessions(
+        sessions=int(c.sum()),
+        requests=int(np.dot(t, c)),
+        single_turn_share=float(c[t == 1].sum() / c.sum()),
+        turns=summarize(t, c),
+        gap_s=gaps if gaps.n else None,
+        turns_table=turns,
+    )
 
 
-@dataclass
+@dataclass(frozen=True)
 class PrefixReuse:
-    """Prefix blocks seen before (hits of an infinite prefix cache), overall and per bucket."""
+    """Prefix blocks seen before (hits of an infinite prefix cache), overall and per bucket.
 
-    block_tokens: int | None
+    `over_time` columns: t_s (bucket start, seconds since the first request), blocks,
+    new_blocks, share (reused over blocks); `bucket_s` is None for untimed traces.
+    """
+
+    block_tokens: int | None  # tokens per block, as the trace publishes it
     blocks: int
-    new_blocks: int
+    new_blocks: int  # blocks seen for the first time: the distinct blocks
     bucket_s: float | None
     over_time: pl.DataFrame = field(default_factory=pl.DataFrame)
 
@@ -316,22 +357,6 @@ class PrefixReuse:
     @property
     def share(self) -> float | None:
         return self.reused / self.blocks if self.blocks else None
-
-    def numbers(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "block_tokens": self.block_tokens,
-            "blocks": self.blocks,
-            "distinct_blocks": self.new_blocks,
-            "reused_blocks": self.reused,
-            "share": self.share,
-        }
-        if self.bucket_s is not None and self.over_time.height > 1:
-            out["bucket_s"] = self.bucket_s
-            out["over_time"] = [
-                {"t_s": r["t_s"], "blocks": r["blocks"], "share": r["share"]}
-                for r in self.over_time.to_dicts()
-            ]
-        return out
 
 
 def prefix_reuse(db: LakeDB, trace: str, bucket_s: float | None = None) -> PrefixReuse | None:
@@ -360,365 +385,148 @@ def prefix_reuse(db: LakeDB, trace: str, bucket_s: float | None = None) -> Prefi
     )
 
 
-# ---------------------------------------------------------------- the section
+# ---------------------------------------------------------------- the result
 
 
-def _split(df: pl.DataFrame, side: str) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class LengthSide:
+    """Token lengths of one side, input (prompts) or output (generations of finished requests).
+
+    `values` and `counts` are the exact value counts (length in tokens -> requests); the fits
+    are maximum likelihood on `fit_sample` positive lengths (all of them, or a seeded random
+    sample of FIT_SAMPLE when `sampled`).
+    """
+
+    side: str  # input | output
+    values: np.ndarray
+    counts: np.ndarray
+    summary: Summary  # tokens
+    fits: dict[str, Fit]  # model -> fit; empty when fewer than 2 distinct positive lengths
+    best_fit: str | None  # lowest AIC
+    fit_sample: int
+    sampled: bool
+
+
+@dataclass(frozen=True)
+class ServiceLengths:
+    """Input and output lengths of one service (a model or endpoint), tokens."""
+
+    service: str
+    input: Summary | None
+    output: Summary | None
+
+
+@dataclass(frozen=True)
+class TokensResult:
+    """Token lengths of one trace's requests.
+
+    `excluded_from_output`: unfinished requests (by status) left out of output lengths, the
+    ratio and the correlation. `spearman`: rank correlation of input and output lengths of
+    finished requests. `ratio`: output/input of finished requests. `output_by_input`: per
+    half-octave input bin (bin, input_min, input_max, n, output_mean, output_p50, output_p90).
+    `by_service` holds the TOP_SERVICES busiest of `services` services, `service_counts` their
+    value counts (service, side, tokens, n).
+    """
+
+    trace: str
+    requests: int  # requests with an input or output length
+    input: LengthSide | None
+    output: LengthSide | None
+    excluded_from_output: dict[str, int]
+    spearman: float | None
+    ratio: Summary | None
+    output_by_input: pl.DataFrame | None
+    services: int
+    by_service: list[ServiceLengths]
+    service_counts: pl.DataFrame
+    sessions: Sessions | None
+    prefix_reuse: PrefixReuse | None
+    time_resolution_s: float | None
+
+    @property
+    def sides(self) -> list[LengthSide]:
+        return [s for s in (self.input, self.output) if s is not None]
+
+    @property
+    def input_p50(self) -> float | None:
+        """Median input length, tokens."""
+        return self.input.summary.p50 if self.input is not None else None
+
+    @property
+    def output_p50(self) -> float | None:
+        """Median output length of finished requests, tokens."""
+        return self.output.summary.p50 if self.output is not None else None
+
+
+def side_counts(df: pl.DataFrame, side: str) -> tuple[np.ndarray, np.ndarray]:
     part = df.filter(pl.col("side") == side)
     return part["tokens"].to_numpy(), part["n"].to_numpy()
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
-
-
-def _strength(rho: float) -> str:
-    a = abs(rho)
-    word = "barely" if a < 0.1 else "weakly" if a < 0.3 else "moderately" if a < 0.6 else "strongly"
-    return word + (" negatively" if rho < 0 and a >= 0.1 else "")
-
-
-def _quantile_row(name: str, s: dict[str, Any]) -> dict[str, Any]:
-    return {"length": name, **{k: s.get(k) for k in ("n", "mean", *map(_pkey, QUANTILES))}}
-
-
-def _cdf_layout(fig: go.Figure, title: str) -> go.Figure:
-    """The axes of every token length CDF: tokens (log scale) against the share of requests."""
-    fig.update_layout(
-        title=title,
-        xaxis={"title": "tokens per request (log scale)", "type": "log"},
-        yaxis={"title": "share of requests", "range": [0, 1]},
-        template="plotly_white",
+def _side(hist: pl.DataFrame, side: str) -> LengthSide | None:
+    v, c = side_counts(hist, side)
+    if v.size == 0:
+        return None
+    pos = v > 0
+    sample = sample_from_counts(v[pos], c[pos])
+    fits = fit_lengths(sample)
+    return LengthSide(
+        side=side,
+        values=v,
+        counts=c,
+        summary=summarize(v, c),
+        fits=fits,
+        best_fit=best_fit(fits),
+        fit_sample=int(sample.size),
+        sampled=int(c[pos].sum()) > sample.size,
     )
-    return fig
 
 
-def _cdf_figure(
-    series: dict[str, tuple[np.ndarray, np.ndarray]], fits: dict[str, Fit]
-) -> go.Figure:
-    fig = go.Figure()
-    colors = {"input": "#1f77b4", "output": "#d62728"}
-    for side, (v, c) in series.items():
-        x, f = cdf_points(v, c)
-        fig.add_trace(
-            go.Scatter(x=x, y=f, mode="lines", line_shape="hv", name=f"{side} (data)",
-                       line={"color": colors[side]})
-        )  # fmt: skip
-        fit = fits.get(side)
-        if fit is not None and x.size:
-            xs = x[x > 0]
-            fig.add_trace(
-                go.Scatter(x=xs, y=model_cdf(fit, xs), mode="lines",
-                           name=f"{side} ({fit.model} fit)",
-                           line={"color": colors[side], "dash": "dot"})
-            )  # fmt: skip
-    return _cdf_layout(fig, "Token length CDFs with the best-fitting model")
-
-
-def _service_figure(by_svc: pl.DataFrame) -> go.Figure:
-    fig = go.Figure()
-    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-    for i, svc in enumerate(sorted(by_svc["service"].unique().to_list())):
-        part = by_svc.filter(pl.col("service") == svc)
-        for side, dash in (("input", "solid"), ("output", "dash")):
-            v, c = _split(part, side)
-            if v.size == 0:
-                continue
-            x, f = cdf_points(v, c, max_points=200)
-            fig.add_trace(
-                go.Scatter(x=x, y=f, mode="lines", line_shape="hv", name=f"{svc} {side}",
-                           line={"color": palette[i % len(palette)], "dash": dash})
-            )  # fmt: skip
-    return _cdf_layout(fig, "Token length CDFs by service (solid: input, dashed: output)")
-
-
-def _io_figure(bins: pl.DataFrame) -> go.Figure:
-    mid = np.sqrt(bins["input_min"].to_numpy() * bins["input_max"].to_numpy())
-    fig = go.Figure()
-    for col, name, dash in (("output_p50", "median", "solid"), ("output_p90", "p90", "dash")):
-        fig.add_trace(
-            go.Scatter(x=mid, y=bins[col].to_numpy(), mode="lines+markers",
-                       name=f"output {name}", line={"dash": dash, "color": "#d62728"},
-                       customdata=bins["n"].to_numpy(),
-                       hovertemplate="input ~%{x:.0f}: %{y:.0f} tokens (%{customdata} requests)")
-        )  # fmt: skip
-    fig.update_layout(
-        title="Output length by input length (half-octave input bins)",
-        xaxis={"title": "input tokens (log scale)", "type": "log"},
-        yaxis={"title": "output tokens (log scale)", "type": "log"},
-        template="plotly_white",
-    )
-    return fig
-
-
-def _reuse_figure(reuse: PrefixReuse) -> go.Figure:
-    df = reuse.over_time
-    span = float(df["t_s"].to_numpy().max()) if df.height else 0.0
-    unit, per = (
-        ("minute", 60.0) if span <= 6 * 3600 else ("hour", 3600.0) if span <= 14 * 86400
-        else ("day", 86400.0)
-    )  # fmt: skip
-    fig = go.Figure(
-        go.Bar(x=(df["t_s"] / per).to_numpy(), y=df["share"].to_numpy(), name="reused share",
-               customdata=df["blocks"].to_numpy(),
-               hovertemplate=f"{unit} %{{x:.1f}}: %{{y:.1%}} of %{{customdata}} blocks seen before")
-    )  # fmt: skip
-    fig.update_layout(
-        title=f"Prefix blocks already seen (infinite cache), per {reuse.bucket_s:g} s",
-        xaxis={"title": f"{unit}s since trace start"},
-        yaxis={"title": "share of blocks seen before", "range": [0, 1], "tickformat": ".0%"},
-        template="plotly_white",
-    )
-    return fig
-
-
-def _turns_figure(db: LakeDB, trace: str) -> go.Figure:
-    turns = db.query("tokens_session_turns", trace=trace)
-    fig = go.Figure(go.Bar(x=turns["turns"].to_numpy(), y=turns["sessions"].to_numpy()))
-    fig.update_layout(
-        title="Turns per session",
-        xaxis={"title": "requests in the session"},
-        yaxis={"title": "sessions"},
-        template="plotly_white",
-    )
-    return fig
-
-
-def _by_service(db: LakeDB, trace: str) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame]:
-    """Per-service summaries (numbers), their table, and the value counts behind them."""
+def by_service(db: LakeDB, trace: str) -> tuple[list[ServiceLengths], pl.DataFrame]:
+    """Per-service summaries of the TOP_SERVICES busiest services, and their value counts."""
     counts = lengths_by_service(db, trace)
-    numbers: dict[str, Any] = {}
-    rows = []
+    out = []
     for svc in sorted(counts["service"].unique().to_list()):
         part = counts.filter(pl.col("service") == svc)
-        entry: dict[str, Any] = {}
+        sides: dict[str, Summary | None] = {}
         for side in ("input", "output"):
-            v, c = _split(part, side)
-            if v.size:
-                entry[side] = summarize(v, c)
-        numbers[svc] = entry
-        row: dict[str, Any] = {"service": svc}
-        for side in ("input", "output"):
-            for stat in ("n", "p50", "p90"):
-                row[f"{side}_{stat}"] = entry.get(side, {}).get(stat)
-        rows.append(row)
-    table = pl.DataFrame(rows).sort("input_n", "service", descending=[True, False], nulls_last=True)
-    return numbers, table, counts
+            v, c = side_counts(part, side)
+            sides[side] = summarize(v, c) if v.size else None
+        out.append(ServiceLengths(svc, sides["input"], sides["output"]))
+    return out, counts
 
 
-def _tables(numbers: dict[str, Any], fits: dict[str, dict[str, Fit]]) -> dict[str, pl.DataFrame]:
-    tables: dict[str, pl.DataFrame] = {}
-    rows = [_quantile_row(s, numbers[s]) for s in ("input", "output") if s in numbers]
-    if "ratio" in numbers:
-        rows.append(_quantile_row("output/input", numbers["ratio"]))
-    if rows:
-        tables["Token lengths"] = pl.DataFrame(rows)
-    if fits:
-        best = numbers.get("best_fit", {})
-        tables["Distribution fits"] = pl.DataFrame(
-            [
-                {
-                    "length": side,
-                    "model": m,
-                    "ks": f.ks,
-                    "aic": f.aic,
-                    "best": m == best.get(side),
-                    "params": ", ".join(f"{k}={v:.4g}" for k, v in f.params.items()),
-                }
-                for side, fs in fits.items()
-                for m, f in fs.items()
-            ]
-        )
-    return tables
-
-
-def _findings(
-    numbers: dict[str, Any], fits: dict[str, dict[str, Fit]], reuse: PrefixReuse | None
-) -> list[str]:
-    findings: list[str] = []
-    if "input" in numbers and "output" in numbers:
-        i, o = numbers["input"], numbers["output"]
-        text = (
-            f"Median input is {_fmt(i['p50'])} tokens and median output {_fmt(o['p50'])} "
-            f"(p99 {_fmt(i['p99'])} and {_fmt(o['p99'])}; means {_fmt(i['mean'])} and "
-            f"{_fmt(o['mean'])})"
-        )
-        if "ratio" in numbers:
-            text += f"; the median output/input ratio is {numbers['ratio']['p50']:.3g}"
-        findings.append(text + ".")
-    else:
-        for side in ("input", "output"):
-            if side in numbers:
-                s = numbers[side]
-                findings.append(
-                    f"Median {side} is {_fmt(s['p50'])} tokens "
-                    f"(p99 {_fmt(s['p99'])}, mean {_fmt(s['mean'])})."
-                )
-    if "spearman" in numbers:
-        rho = numbers["spearman"]
-        findings.append(
-            f"Input and output lengths are {_strength(rho)} correlated (Spearman rho = {rho:.2f})."
-        )
-    best = numbers.get("best_fit", {})
-    if best:
-        sides = sorted(best)
-        if len(sides) == 2 and best["input"] == best["output"]:
-            ks = " and ".join(f"{fits[s][best[s]].ks:.3f}" for s in sides)
-            text = f"{best['input']} for both input and output lengths (KS {ks})"
-        else:
-            text = " and ".join(
-                f"{best[s]} for {s} lengths (KS {fits[s][best[s]].ks:.3f})" for s in sides
-            )
-        findings.append(f"By AIC the best-fitting model is {text}.")
-    if reuse is not None and reuse.share is not None:
-        size = f" of {reuse.block_tokens} tokens" if reuse.block_tokens else ""
-        text = (
-            f"{reuse.share:.1%} of the {reuse.blocks:,} prefix blocks{size} had been seen "
-            "earlier in the trace, so at most that share could hit a prefix cache"
-        )
-        ot = reuse.over_time
-        if reuse.bucket_s is not None and ot.height > 2:
-            text += (
-                f" ({ot['share'][0]:.1%} in the first {reuse.bucket_s:g} s, "
-                f"{ot['share'][-1]:.1%} in the last {reuse.bucket_s:g} s)"
-            )
-        findings.append(text + ".")
-    sess = numbers.get("sessions")
-    if sess:
-        text = (
-            f"{sess['sessions']:,} sessions hold {sess['requests']:,} requests, a median of "
-            f"{_fmt(sess['turns']['p50'])} turns (max {_fmt(sess['turns']['max'])})"
-        )
-        if "gap_s" in sess and sess["gap_s"]["p50"] is not None:
-            text += f"; consecutive turns are a median {_fmt(sess['gap_s']['p50'])} s apart"
-        findings.append(text + ".")
-    return findings[:4]
-
-
-def section(db: LakeDB, trace: str) -> Section | None:
-    """Token-length characterization of one trace; None without input or output counts.
-
-    numbers: requests, input_p50, output_p50, input/output ({n, mean, min, max, p10..p99}),
-    excluded_from_output ({status: requests}), spearman, ratio ({n, mean, p10..p99}),
-    fits ({side: {model: {params, ks, aic}}}), fit_sample ({side: n}), best_fit ({side: model}),
-    by_service ({service: {input, output}}), sessions (when recorded) and prefix_reuse (when
-    hash ids exist); keys whose analysis does not apply are left out.
-    """
+def compute(db: LakeDB, trace: str) -> TokensResult | None:
+    """Token-length characterization of one trace; None without input or output counts."""
     if not db.has(trace, "requests"):
         return None
     ov = overview(db, trace)
     if not ov["requests"]:
         return None
-    info = db.info(trace)
     hist = lengths(db, trace)
-    numbers: dict[str, Any] = {"requests": int(ov["requests"])}
-    notes: list[str] = []
-    series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    fits: dict[str, dict[str, Fit]] = {}
-    best: dict[str, str] = {}
-    sample_sizes: dict[str, int] = {}
-    sampled = False
-
-    for side in ("input", "output"):
-        v, c = _split(hist, side)
-        if v.size == 0:
-            continue
-        series[side] = (v, c)
-        numbers[side] = summarize(v, c)
-        numbers[f"{side}_p50"] = numbers[side]["p50"]
-        pos = v > 0
-        sample = sample_from_counts(v[pos], c[pos])
-        sampled = sampled or int(c[pos].sum()) > sample.size
-        side_fits = fit_lengths(sample)
-        if side_fits:
-            fits[side] = side_fits
-            sample_sizes[side] = int(sample.size)
-            name = best_fit(side_fits)
-            if name:
-                best[side] = name
-
+    inp, out = _side(hist, "input"), _side(hist, "output")
     gone = excluded(db, trace)
-    if gone:
-        numbers["excluded_from_output"] = gone
-        what = ", ".join(f"{n:,} {s}" for s, n in sorted(gone.items()))
-        notes.append(
-            f"Output lengths, the output/input ratio and the correlation leave out {what} "
-            "request(s): their outputs are zero or truncated, not generation lengths."
-        )
-    if not series:
-        if not gone:
-            return None
-        notes.append("Every request with an output length is unfinished; nothing to measure.")
-
-    if "input" in series and "output" in series:
-        rho = spearman(db, trace)
-        if rho is not None:
-            numbers["spearman"] = rho
-        r = ratio(db, trace)
-        if r["n"]:
-            numbers["ratio"] = r
-    if fits:
-        numbers["fits"] = {s: {m: f.numbers() for m, f in fs.items()} for s, fs in fits.items()}
-        numbers["fit_sample"] = sample_sizes
-        numbers["best_fit"] = best
-        how = (
-            f"on a seeded random sample of {FIT_SAMPLE:,} positive lengths"
-            if sampled
-            else "on all positive lengths"
-        )
-        notes.append(
-            f"Fits are maximum likelihood with location 0, {how}; best = lowest AIC. Token "
-            "counts are integers, so KS distances to continuous models carry a small "
-            "discreteness error."
-        )
-
-    tables = _tables(numbers, fits)
-    svc_counts = pl.DataFrame()
-    if ov["services"]:
-        numbers["by_service"], tables["By service"], svc_counts = _by_service(db, trace)
-        if ov["services"] > TOP_SERVICES:
-            notes.append(
-                f"Only the {TOP_SERVICES} busiest of {ov['services']:,} services are broken down."
-            )
-
-    sess = sessions(db, trace) if ov["with_session"] else None
-    if sess:
-        numbers["sessions"] = sess
-        if info.time_resolution_s and info.time_resolution_s >= 1 and "gap_s" in sess:
-            notes.append(
-                f"Inter-turn gaps are at the trace's {info.time_resolution_s:g} s resolution."
-            )
-
+    if inp is None and out is None and not gone:
+        return None
+    both = inp is not None and out is not None
+    r = ratio(db, trace) if both else None
+    services, service_counts = by_service(db, trace) if ov["services"] else ([], pl.DataFrame())
     reuse = prefix_reuse(db, trace) if ov["with_hash_ids"] else None
-    if reuse is not None and not reuse.blocks:
-        reuse = None
-    if reuse is not None:
-        numbers["prefix_reuse"] = reuse.numbers()
-        notes.append(
-            "Prefix reuse counts every repeat of a block as a hit, as an infinite cache that "
-            "never evicts would: an upper bound on the prefix-cache hit rate."
-        )
-
-    figures: list[go.Figure] = []
-    if series:
-        figures.append(_cdf_figure(series, {s: fits[s][best[s]] for s in best}))
-    if "spearman" in numbers:
-        bins = output_by_input(db, trace)
-        if bins.height:
-            figures.append(_io_figure(bins))
-    if reuse is not None and reuse.bucket_s is not None and reuse.over_time.height > 1:
-        figures.append(_reuse_figure(reuse))
-    if sess:
-        figures.append(_turns_figure(db, trace))
-    if svc_counts.height and svc_counts["service"].n_unique() > 1:
-        figures.append(_service_figure(svc_counts))
-
-    return Section(
-        key="tokens",
-        title="Token lengths",
-        numbers=numbers,
-        tables=tables,
-        figures=figures[:4],
-        findings=_findings(numbers, fits, reuse),
-        notes=notes,
+    bins = output_by_input(db, trace) if both else None
+    rho = spearman(db, trace) if both else None
+    return TokensResult(
+        trace=trace,
+        requests=int(ov["requests"]),
+        input=inp,
+        output=out,
+        excluded_from_output=gone,
+        spearman=rho,
+        ratio=r if r is not None and r.n else None,
+        output_by_input=bins if rho is not None and bins is not None and bins.height else None,
+        services=int(ov["services"] or 0),
+        by_service=services,
+        service_counts=service_counts,
+        sessions=sessions(db, trace) if ov["with_session"] else None,
+        prefix_reuse=reuse if reuse is not None and reuse.blocks else None,
+        time_resolution_s=db.info(trace).time_resolution_s,
     )

@@ -8,7 +8,8 @@ dictionary lookup.
 
 Two caches, on purpose:
 - `st.cache_data` for tables, numbers and lists: each hit hands the page its own copy.
-- `st.cache_resource` for `Section`s and the open `LakeDB`: sections hold plotly figures, and
+- `st.cache_resource` for analysis results, `Section`s and the open `LakeDB`: results are
+  immutable, and sections hold plotly figures, and
   unpickling a section's figures (what a cache_data hit does) costs 0.1-0.5 s each time, which
   is most of a page's time once its analyses are cached. Pages treat cached sections as
   read-only; anything a page would change on a figure is done here, before caching.
@@ -32,10 +33,24 @@ import numpy as np
 import polars as pl
 import streamlit as st
 
-from analysis import burstiness, coldstarts, compare, failures, tokens
+from analysis import (
+    burstiness,
+    burstiness_report,
+    coldstarts,
+    coldstarts_report,
+    compare,
+    failures,
+    failures_report,
+    tokens,
+    tokens_report,
+)
+from analysis.burstiness import Burstiness, BurstinessResult
+from analysis.coldstarts import ColdStartsResult
 from analysis.db import LakeDB, TraceInfo
+from analysis.failures import FailuresResult
 from analysis.section import Section
-from ingest.errors import LakeError
+from analysis.tokens import TokensResult
+from ingest.errors import LakeError, NoLake
 from ingest.lake import MANIFESTS, default_lake_path
 from predictors import Predictor, load
 from predictors.common import read_card
@@ -98,7 +113,7 @@ def open_lake(ref: LakeRef) -> str | None:
     """None when the lake opens, else why not (the LakeError's message)."""
     try:
         _handle(ref.path, ref.stamp)
-    except LakeError as e:
+    except (LakeError, NoLake) as e:
         return str(e)
     return None
 
@@ -150,13 +165,25 @@ def _zoomable(section: Section | None) -> Section | None:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
+def burstiness_result(ref: LakeRef, trace: str) -> BurstinessResult | None:
+    return _run(ref, lambda db: burstiness.compute(db, trace))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
 def burstiness_section(ref: LakeRef, trace: str) -> Section | None:
-    return _zoomable(_run(ref, lambda db: burstiness.section(db, trace)))
+    result = burstiness_result(ref, trace)
+    return None if result is None else _zoomable(burstiness_report.section(result))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def burstiness_group_result(ref: LakeRef, trace: str, dim: str, value: str) -> Burstiness | None:
+    return _run(ref, lambda db: burstiness.compute_group(db, trace, (dim, value)))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def burstiness_group(ref: LakeRef, trace: str, dim: str, value: str) -> Section | None:
-    return _zoomable(_run(ref, lambda db: burstiness.group_section(db, trace, (dim, value))))
+    result = burstiness_group_result(ref, trace, dim, value)
+    return None if result is None else _zoomable(burstiness_report.group_section(result))
 
 
 # ---------------------------------------------------------------- token lengths
@@ -175,8 +202,14 @@ def token_traces(ref: LakeRef) -> list[str]:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
+def tokens_result(ref: LakeRef, trace: str) -> TokensResult | None:
+    return _run(ref, lambda db: tokens.compute(db, trace))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
 def tokens_section(ref: LakeRef, trace: str) -> Section | None:
-    return _run(ref, lambda db: tokens.section(db, trace))
+    result = tokens_result(ref, trace)
+    return None if result is None else tokens_report.section(result)
 
 
 @st.cache_data(show_spinner=False)
@@ -205,8 +238,14 @@ def failure_traces(ref: LakeRef) -> list[str]:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
+def failures_result(ref: LakeRef, trace: str) -> FailuresResult | None:
+    return _run(ref, lambda db: failures.compute(db, trace))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
 def failures_section(ref: LakeRef, trace: str) -> Section | None:
-    return _run(ref, lambda db: failures.section(db, trace))
+    result = failures_result(ref, trace)
+    return None if result is None else failures_report.section(result)
 
 
 @st.cache_data(show_spinner=False)
@@ -233,7 +272,8 @@ def failure_dims(ref: LakeRef, trace: str) -> list[str]:
 
 @st.cache_data(show_spinner=False)
 def failure_ratios(ref: LakeRef, trace: str, dim: str) -> pl.DataFrame:
-    """One row per group of `dim`: n, unsuccessful share and share of each status."""
+    """One row per group of `dim`: n (rows), unknown_rows, and the unsuccessful share and the
+    share of each known status, of the group's rows with a known status."""
     size_base = {c: b for u in (failures.JOBS, failures.REQUESTS) for c, b in u.sizes}
 
     def table(db: LakeDB) -> pl.DataFrame:
@@ -274,8 +314,14 @@ def coldstart_traces(ref: LakeRef) -> dict[str, str]:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
+def coldstarts_result(ref: LakeRef, trace: str) -> ColdStartsResult | None:
+    return _run(ref, lambda db: coldstarts.compute(db, trace))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
 def coldstarts_section(ref: LakeRef, trace: str) -> Section | None:
-    return _run(ref, lambda db: coldstarts.section(db, trace))
+    result = coldstarts_result(ref, trace)
+    return None if result is None else coldstarts_report.section(result)
 
 
 @st.cache_data(show_spinner=False)
@@ -295,16 +341,16 @@ def keepalive(ref: LakeRef, trace: str, window_min: float) -> dict[str, Any] | N
 
 @st.cache_data(show_spinner=False)
 def headline(ref: LakeRef, names: tuple[str, ...]) -> pl.DataFrame:
-    """compare.headline over the cached sections of `names`."""
-    sections = {
-        t: [
-            s
-            for s in (burstiness_section(ref, t), failures_section(ref, t), tokens_section(ref, t))
-            if s is not None
-        ]
+    """compare.headline over the cached results of `names`."""
+    results = {
+        t: compare.TraceResults(
+            burstiness=burstiness_result(ref, t),
+            failures=failures_result(ref, t),
+            tokens=tokens_result(ref, t),
+        )
         for t in names
     }
-    return _run(ref, lambda db: compare.headline(db, sections))
+    return _run(ref, lambda db: compare.headline(db, results))
 
 
 def comparable_traces(ref: LakeRef) -> list[str]:

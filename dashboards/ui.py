@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from analysis import escape
 from analysis.section import Section
 from dashboards import data
 
@@ -18,7 +19,7 @@ FIGURE_HEIGHT = 420
 
 
 def how_to_ingest(ref: data.LakeRef, reason: str) -> None:
-    st.warning(reason)
+    st.warning(escape.markdown(reason))  # names the lake's path: text, not Markdown
     st.markdown(
         "The dashboard shows a **lake**: the Parquet folder `traces ingest` writes. "
         "Ingest some trace files into it, then reload this page:"
@@ -43,7 +44,7 @@ def lake_or_stop() -> data.LakeRef:
     if problem is not None:
         how_to_ingest(ref, problem)
         st.stop()
-    st.sidebar.caption(f"Lake: `{ref.path}` ({len(data.traces(ref))} traces)")
+    st.sidebar.caption(f"Lake: {escape.markdown_code(ref.path)} ({len(data.traces(ref))} traces)")
     return ref
 
 
@@ -66,17 +67,20 @@ def nothing_here(what: str) -> None:
 
 
 def show_figures(figures: Sequence[go.Figure], key: str, columns: int = 2) -> None:
-    """Figures in a grid; plotly's own zoom, pan and hover work on every one."""
+    """Figures in a grid; plotly's own zoom, pan and hover work on every one.
+
+    Each is drawn from an escaped copy (`analysis.escape.figure`): service, tenant and trace
+    names in legends, categories and titles show as text, never as plotly's label markup."""
     for start in range(0, len(figures), columns):
         cols = st.columns(columns)
         for i, fig in enumerate(figures[start : start + columns]):
             with cols[i]:
                 height = fig.layout.height or FIGURE_HEIGHT
-                st.plotly_chart(fig, key=f"{key}-fig-{start + i}", height=height)
+                st.plotly_chart(escape.figure(fig), key=f"{key}-fig-{start + i}", height=height)
 
 
 def show_table(title: str, df: pl.DataFrame, key: str, expanded: bool = False) -> None:
-    with st.expander(f"{title} ({df.height:,} rows)", expanded=expanded):
+    with st.expander(f"{escape.markdown(title)} ({df.height:,} rows)", expanded=expanded):
         st.dataframe(df, key=key, hide_index=True)
 
 
@@ -88,14 +92,16 @@ def show_section(
 ) -> None:
     """Findings first, then figures, caveats and tables: the order of the HTML report.
 
-    `figures` replaces the section's own (a page that already showed some of them)."""
+    `figures` replaces the section's own (a page that already showed some of them). Titles,
+    findings and notes are plain sentences that may quote names from the trace: each is escaped
+    (`analysis.escape.markdown`) so that it renders as exactly its text."""
     if section.title != page_title:
-        st.subheader(section.title)
+        st.subheader(escape.markdown(section.title))
     if section.findings:
-        st.markdown("\n".join(f"- {f}" for f in section.findings))
+        st.markdown("\n".join(f"- {escape.markdown(f)}" for f in section.findings))
     show_figures(section.figures if figures is None else figures, key)
     for note in section.notes:
-        st.caption(note)
+        st.caption(escape.markdown(note))
     for title, df in section.tables.items():
         show_table(title, df, key=f"{key}-table-{title}")
 
@@ -108,13 +114,14 @@ def caption_of(ref: data.LakeRef, trace: str) -> str:
     origin = {"relative": "relative time (anchored at 1970-01-01)", "none": "no timestamps"}
     fixture = " Schema fixture, not real data." if info.fixture_only else ""
     return (
-        f"Source `{info.source}` ({info.family}); {rows}; time resolution {res}; "
+        f"Source {escape.markdown_code(info.source)} ({escape.markdown(info.family)}); "
+        f"{escape.markdown(rows)}; time resolution {res}; "
         f"{origin.get(info.time_origin, 'absolute time')}.{fixture}"
     )
 
 
 def human_seconds(seconds: float | None) -> str:
-    from analysis.burstiness import human_s
+    from analysis.burstiness_report import human_s
 
     if not seconds:
         return "none"

@@ -6,6 +6,12 @@ takes its final name, so a file under its final name is always complete. Files a
 with the right checksum are skipped. Files with no direct link, and releases that sit behind a
 form, a drive link or a cloud bucket, come back as manual steps for the caller to show.
 
+The server is not trusted: the sizes it announces (Content-Length, the total of a 206's
+Content-Range) must agree with each other, with the catalog and with the bytes that arrived; a
+416 reply is never taken as proof that a partial file is complete; a redirect may only lead to
+http(s). A file the catalog gives no checksum for is downloaded but marked unverified, with
+the sha256 of what arrived, so the caller can say so.
+
 Standard library only (urllib): a download should not need anything the toolkit does not.
 """
 
@@ -21,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import BinaryIO, Literal
-from urllib.parse import urlsplit
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
 
 from ingest.catalog import DataFile, Dataset, FileSet, get_dataset, load_catalog
 from ingest.errors import DataError, UsageError
@@ -35,6 +41,11 @@ DEFAULT_TIMEOUT = 60.0
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 Status = Literal["downloaded", "resumed", "present", "manual"]
+# What a file on disk was checked against: the catalog's full sha256, a published prefix of it,
+# only the catalog's size, only the size the server announced, or nothing at all (a download
+# cut short by a server that announces no size looks complete). All but the first two are
+# "unverified".
+Verification = Literal["sha256", "sha256 prefix", "size", "announced size", "none"]
 
 
 class FetchError(DataError):
@@ -49,6 +60,10 @@ class ChecksumMismatch(FetchError):
     """A file's sha256 or size differs from the catalog's."""
 
 
+class UnsafeRedirect(FetchError):
+    """The server redirected to something other than http(s) (ftp://, file://, ...)."""
+
+
 class NoSample(UsageError):
     """`sample=True` for a dataset whose catalog entry has no sample."""
 
@@ -60,6 +75,12 @@ class FileOutcome:
     status: Status
     bytes: int = 0  # bytes transferred in this run
     sha256: str | None = None  # digest of the file on disk, when computed
+    checked: Verification = "none"  # what the file was checked against
+
+    @property
+    def verified(self) -> bool:
+        """The file matched a checksum the catalog publishes (all of it, or a prefix)."""
+        return self.checked in ("sha256", "sha256 prefix")
 
 
 @dataclass(frozen=True)
@@ -75,6 +96,11 @@ class FetchResult:
 
     def count(self, status: Status) -> int:
         return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def unverified(self) -> tuple[FileOutcome, ...]:
+        """Files on disk that no published checksum vouches for."""
+        return tuple(f for f in self.files if f.status != "manual" and not f.verified)
 
 
 def fetch(
@@ -135,19 +161,31 @@ def _fetch_file(
     ds: Dataset, f: DataFile, target: Path, progress: ProgressCallback | None, timeout: float
 ) -> FileOutcome:
     assert f.url is not None
+    _require_http(ds, f, f.url)
     if target.exists():
         digest = _verify_existing(ds, f, target)
-        return FileOutcome(f, target, "present", 0, digest)
+        return FileOutcome(f, target, "present", 0, digest, _checked(f))
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     offset = part.stat().st_size if part.exists() else 0
     if f.size is not None and offset > f.size:
         part.unlink()  # longer than the whole file: not a prefix of it
         offset = 0
-    start, received, digest = _download(ds, f, part, offset, progress, timeout)
-    _check(ds, f, part, digest, f.url)
+    start, received, digest, announced = _download(ds, f, part, offset, progress, timeout)
+    _check(ds, f, part, digest, f.url, announced)
     part.replace(target)
-    return FileOutcome(f, target, "resumed" if start else "downloaded", received, digest)
+    status: Status = "resumed" if start else "downloaded"
+    return FileOutcome(f, target, status, received, digest, _checked(f, announced))
+
+
+def _checked(f: DataFile, announced: int | None = None) -> Verification:
+    if f.sha256 is not None:
+        return "sha256"
+    if f.sha256_prefix is not None:
+        return "sha256 prefix"
+    if f.size is not None:
+        return "size"
+    return "announced size" if announced is not None else "none"
 
 
 def _verify_existing(ds: Dataset, f: DataFile, target: Path) -> str | None:
@@ -178,21 +216,27 @@ def _download(
     offset: int,
     progress: ProgressCallback | None,
     timeout: float,
-) -> tuple[int, int, str]:
+) -> tuple[int, int, str, int | None]:
     """Stream f.url into `part`, appending from `offset` when the server honours Range.
 
-    Returns (byte the transfer started at, bytes received, sha256 of the whole file)."""
+    Returns (byte the transfer started at, bytes received, sha256 of the whole file, the
+    file's size as the server announced it or None)."""
     assert f.url is not None
     request = urllib.request.Request(f.url, headers={"User-Agent": _user_agent()})
     if offset:
         request.add_header("Range", f"bytes={offset}-")
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        response = _OPENER.open(request, timeout=timeout)
+    except _RedirectTo as e:
+        raise UnsafeRedirect(
+            f"Refused to download {f.path} of dataset '{ds.name}': {f.url} redirected to "
+            f"{e.target}, and only http:// and https:// links are followed. Nothing was "
+            f"downloaded from it. Check {ds.homepage} for the current link."
+        ) from None
     except urllib.error.HTTPError as e:
         e.close()
         if e.code == 416 and offset:
-            # Nothing left after `offset`: the partial file already holds the whole file.
-            return offset, 0, _sha256_file(part)
+            return _after_416(ds, f, part, offset, progress, timeout)
         part.unlink(missing_ok=True)
         raise DownloadFailed(_http_message(ds, f, e.code, e.reason)) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
@@ -203,33 +247,87 @@ def _download(
             start, total = _resume_point(response, offset)
         except ValueError as e:
             part.unlink(missing_ok=True)
+            verb = "resume" if offset else "download"
             raise DownloadFailed(
-                f"Could not resume {f.path} of dataset '{ds.name}': {e}. The partial file was "
-                "deleted: run the same fetch again to download it from the start."
+                f"Could not {verb} {f.path} of dataset '{ds.name}' from {f.url}: {e}. "
+                + (
+                    "The partial file was deleted: run the same fetch again to download it "
+                    "from the start."
+                    if offset
+                    else "Nothing was kept."
+                )
             ) from None
+        if f.size is not None and total is not None and total != f.size:
+            part.unlink(missing_ok=True)
+            raise ChecksumMismatch(
+                f"Size mismatch for {f.path} of dataset '{ds.name}' at {f.url}: the server "
+                f"announces a file of {total:,} bytes, the catalog says {f.size:,}. Nothing was "
+                f"kept. The file may have changed upstream: check {ds.homepage}, and report it "
+                "if the catalog is out of date."
+            )
         hasher = hashlib.sha256()
         if start:
             _hash_prefix(part, start, hasher)
-        with part.open("ab" if start else "wb") as out:
-            received = _stream(ds, f, response, out, hasher, start, total, progress)
-    return start, received, hasher.hexdigest()
+        else:
+            part.unlink(missing_ok=True)  # a server that ignored Range sends the whole file
+        received = _stream(ds, f, response, part, hasher, start, total, progress)
+    return start, received, hasher.hexdigest(), total
+
+
+def _after_416(
+    ds: Dataset,
+    f: DataFile,
+    part: Path,
+    offset: int,
+    progress: ProgressCallback | None,
+    timeout: float,
+) -> tuple[int, int, str, int | None]:
+    """The server says there is nothing after `offset`. That is no proof the partial file is
+    the whole file (a server can answer 416 to anything): only a published checksum is. Keep
+    the partial file if it matches one, otherwise download the file again from byte 0."""
+    if f.checksum_known and (f.size is None or f.size == offset):
+        digest = _sha256_file(part)
+        if _digest_ok(f, digest):
+            return offset, 0, digest, offset
+    part.unlink(missing_ok=True)
+    return _download(ds, f, part, 0, progress, timeout)
 
 
 def _resume_point(response: http.client.HTTPResponse, offset: int) -> tuple[int, int | None]:
     """Where the body starts in the file, and the file's total size if the server says.
 
-    A server that ignores Range answers 200 with the whole file: start again from byte 0."""
+    A server that ignores Range answers 200 with the whole file: start again from byte 0.
+    The sizes the server announces must agree with each other: a ValueError says how not."""
     length = response.headers.get("Content-Length")
     body = int(length) if length and length.isdigit() else None
-    if response.status != 206:
-        return 0, body
-    content_range = response.headers.get("Content-Range", "")
-    m = _CONTENT_RANGE.match(content_range)
-    if not m or int(m.group(1)) != offset:
-        raise ValueError(f"asked for bytes from {offset:,}, got range {content_range!r}")
-    if m.group(3) != "*":
-        return offset, int(m.group(3))
-    return offset, None if body is None else offset + body
+    if response.status == 206:
+        content_range = response.headers.get("Content-Range", "")
+        m = _CONTENT_RANGE.fullmatch(content_range.strip())
+        if not m or int(m.group(1)) != offset:
+            raise ValueError(f"asked for bytes from {offset:,}, got range {content_range!r}")
+        first, last = int(m.group(1)), int(m.group(2))
+        if last < first:
+            raise ValueError(f"the server sent an empty range {content_range!r}")
+        if body is not None and body != last - first + 1:
+            raise ValueError(
+                f"its Content-Length ({body:,}) disagrees with its Content-Range "
+                f"{content_range!r} ({last - first + 1:,} bytes)"
+            )
+        if m.group(3) == "*":
+            total = None if body is None else offset + body
+        else:
+            total = int(m.group(3))
+            if last != total - 1:
+                raise ValueError(
+                    f"asked for the rest of the file from byte {offset:,}, got range "
+                    f"{content_range!r}, which stops before the end of its {total:,} bytes"
+                )
+        start = offset
+    elif response.status == 200:
+        start, total = 0, body
+    else:
+        raise ValueError(f"the server answered HTTP {response.status} instead of the file")
+    return start, total
 
 
 def _hash_prefix(part: Path, upto: int, hasher: hashlib._Hash) -> None:
@@ -247,33 +345,46 @@ def _stream(
     ds: Dataset,
     f: DataFile,
     response: http.client.HTTPResponse,
-    out: BinaryIO,
+    part: Path,
     hasher: hashlib._Hash,
     start: int,
     total: int | None,
     progress: ProgressCallback | None,
 ) -> int:
+    """Append the body to `part`. Never more bytes than the server or the catalog announced
+    (a server that keeps sending is cut off); fewer is an interrupted download."""
+    limit = total if total is not None else f.size
     done = start
     if progress:
         progress(f.path, done, total)
-    try:
-        while chunk := response.read(CHUNK):
-            out.write(chunk)
-            hasher.update(chunk)
-            done += len(chunk)
-            if progress:
-                progress(f.path, done, total)
-        if total is not None and done < total:
-            # http.client returns a short body without error when the server hangs up early.
-            raise http.client.IncompleteRead(b"", total - done)
-    except (OSError, http.client.HTTPException) as e:
-        # Keep the partial file: the next run resumes from it.
-        out.flush()
-        raise DownloadFailed(
-            f"Download of {f.path} (dataset '{ds.name}') was interrupted after {done:,} bytes "
-            f"({_describe(e)}). The partial file is kept as {out.name}: run the same fetch "
-            "again to resume."
-        ) from None
+    with part.open("ab") as out:
+        try:
+            while chunk := response.read(CHUNK):
+                if limit is not None and done + len(chunk) > limit:
+                    out.close()
+                    part.unlink(missing_ok=True)
+                    raise DownloadFailed(
+                        f"Download of {f.path} (dataset '{ds.name}') from {f.url} was stopped: "
+                        f"the server sent more than the {limit:,} bytes "
+                        f"{'it announced' if total is not None else 'the catalog gives'}. "
+                        "Nothing was kept."
+                    )
+                out.write(chunk)
+                hasher.update(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(f.path, done, total)
+            if total is not None and done < total:
+                # http.client returns a short body without error when the server hangs up.
+                raise http.client.IncompleteRead(b"", total - done)
+        except (OSError, http.client.HTTPException) as e:
+            # Keep the partial file: the next run resumes from it.
+            out.flush()
+            raise DownloadFailed(
+                f"Download of {f.path} (dataset '{ds.name}') was interrupted after {done:,} "
+                f"bytes ({_describe(e)}). The partial file is kept as {part}: run the same "
+                "fetch again to resume."
+            ) from None
     return done - start
 
 
@@ -283,11 +394,15 @@ def _describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
-def _check(ds: Dataset, f: DataFile, part: Path, digest: str, url: str) -> None:
+def _check(
+    ds: Dataset, f: DataFile, part: Path, digest: str, url: str, announced: int | None
+) -> None:
     size = part.stat().st_size
     problem = None
     if f.size is not None and size != f.size:
         problem = f"it has {size:,} bytes, the catalog says {f.size:,}"
+    elif announced is not None and size != announced:
+        problem = f"it has {size:,} bytes, the server announced {announced:,}"
     elif not _digest_ok(f, digest):
         problem = f"its sha256 is {digest}, the catalog expects {_expected(f)}"
     if problem:
@@ -340,6 +455,48 @@ def _connect_message(ds: Dataset, f: DataFile, e: BaseException) -> str:
         f"Could not download {f.path} of dataset '{ds.name}': {host} {what}. Nothing was kept. "
         "Check your network connection, or the link at " + ds.homepage + "."
     )
+
+
+def _require_http(ds: Dataset, f: DataFile, url: str) -> None:
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise UnsafeRedirect(
+            f"Refused to download {f.path} of dataset '{ds.name}' from {url}: only http:// "
+            "and https:// links are followed."
+        )
+
+
+class _RedirectTo(Exception):
+    """Raised inside urllib when a redirect leads elsewhere than http(s); never escapes."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)
+        self.target = target
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to http(s) only. urllib itself follows ftp:// and refuses file://
+    with a bare HTTPError; both become one clear message here."""
+
+    def http_error_302(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+    ) -> Any:
+        location = headers.get("location") or headers.get("uri")
+        if location:
+            target = urljoin(req.full_url, location.strip())
+            if urlsplit(target).scheme.lower() not in ("http", "https"):
+                fp.close()
+                raise _RedirectTo(target)
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 
 
 def _user_agent() -> str:

@@ -21,6 +21,10 @@ PROBLEMS: dict[str, str] = {
     "wrong-column-count": "a line with more or fewer fields than the header",
     "malformed-line": "a line that is not valid for the file's format (bad JSON, bad quoting)",
     "missing-field": "a required field is absent or empty",
+    "negative-count": "a count (tokens, invocations, GPUs, ...) below zero",
+    "non-finite-number": "nan or infinity where a number is expected",
+    "out-of-range-timestamp": "a time outside the years 1 to 9999, which the lake cannot hold",
+    "repeated-header": "a copy of the header line inside the data",
 }
 
 REJECTED_SCHEMA = pa.schema(

@@ -18,6 +18,13 @@ SCHEMA_VERSION = "1"
 # BurstGPT's zero-token responses, ...). The source's own value is kept in `status_raw`.
 STATUSES: tuple[str, ...] = ("ok", "failed", "cancelled", "timeout", "killed", "evicted", "unknown")
 
+# `ok` is a recorded success, never a default: the rule docs/schema.md states for every source.
+STATUS_RULE = (
+    "`ok` means the source recorded a success: a source whose files record no outcome "
+    "(Azure LLM 2023/2024, Mooncake, Vidur, Azure Functions 2021, ...) writes `unknown`, never "
+    "`ok`, and failure ratios are taken over the rows whose status is known."
+)
+
 TS = pa.timestamp("us", tz="UTC")
 
 # Parquet key-value metadata written into every lake file.
@@ -220,6 +227,25 @@ for _table in TABLES.values():
             ("unknown-status", f"status NOT IN ({_in})", "status is one of the enum"),
         )
 
+# Values the lake cannot hold (Python's datetime, so `traces info` and the dashboard, stops at
+# year 9999) or that no analysis should meet (nan, infinity). The sources reject them first,
+# with their line (ingest/sources/checks.py); these rules are the last line of defence.
+_FIRST_TS = "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
+_LAST_TS = "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
+for _table in TABLES.values():
+    _times = [c.name for c in _table.columns if c.type == TS]
+    _floats = [c.name for c in _table.columns if c.type == pa.float64()]
+    if _times:
+        _out = " OR ".join(
+            f"NOT isfinite({c}) OR {c} NOT BETWEEN {_FIRST_TS} AND {_LAST_TS}" for c in _times
+        )
+        INVARIANTS[_table.name] += (
+            ("out-of-range-timestamp", _out, "times lie within the years 1 to 9999"),
+        )
+    if _floats:
+        _nan = " OR ".join(f"NOT isfinite({c})" for c in _floats)
+        INVARIANTS[_table.name] += (("non-finite-number", _nan, "numbers are finite"),)
+
 
 def _type_name(t: pa.DataType) -> str:
     if t == TS:
@@ -238,7 +264,8 @@ def docs_markdown() -> str:
         "Rules: timestamps are UTC; durations are float seconds; token counts are integers; "
         "unknown is NULL, never -1; `status` is one of "
         + ", ".join(f"`{s}`" for s in STATUSES)
-        + ", with the source's value in `status_raw`.",
+        + ", with the source's value in `status_raw`. "
+        + STATUS_RULE,
         "",
     ]
     for table in TABLES.values():

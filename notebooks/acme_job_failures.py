@@ -25,14 +25,18 @@
 # | Philly | 0.604 | 0.090 | 0.305 |
 # | Helios | 0.624 | 0.221 | 0.155 |
 #
-# (Acme counts TIMEOUT and NODE_FAIL as failed.) The check is that these shares come through
-# ingest and the failure analysis unchanged, within the file's rounding.
+# (Acme counts TIMEOUT and NODE_FAIL as failed.) **This is a summary, not a reproduction**:
+# the file holds Acme's own published ratios, not job records, so the notebook can only read
+# them back and check that they came through ingest and the failure analysis unchanged (within
+# the file's rounding). Its rows are labelled `summary`; reproducing them would take the job
+# logs (`trace_seren.csv`, `trace_kalos.csv`), which the samples do not include.
 #
 # **Beside them, ours.** The same final-state shares computed from job records by
 # `analysis.failures` for the samples of Alibaba 2017 (batch tasks), Google 2011 (jobs) and the
 # Parallel Workloads Archive SWF log (KTH SP2). No published number is checked for those: the
 # samples are slices of the full traces. `unknown` is a job whose final state the slice does not
-# show (still running at its end), kept apart rather than counted as success.
+# show (still running at its end), counted apart and left out of every share: shares are of the
+# jobs whose final state is known, the one failure ratio the report and its comparison table use.
 
 # %%
 import os
@@ -42,7 +46,7 @@ import checks
 import plotly.graph_objects as go
 import polars as pl
 
-from analysis import failures
+from analysis import failures, failures_report
 from analysis.db import LakeDB
 
 # %% tags=["parameters"]
@@ -69,7 +73,7 @@ if not acme:
     raise SystemExit(f"No Acme cluster_summary in {LAKE}: ingest acme_trace/cluster_summary.csv.")
 published = failures.published(db, acme[0])
 gpu_jobs = published.filter((pl.col("metric") == "jobs_share") & (pl.col("kind") == "gpu"))
-ours = {t: failures.section(db, t) for t in db.traces() if db.info(t).source in OURS}
+ours = {t: failures.compute(db, t) for t in db.traces() if db.info(t).source in OURS}
 gpu_jobs.pivot(on="status", index=["cluster", "jobs"], values="value")
 
 # %% [markdown]
@@ -80,11 +84,11 @@ bars: list[tuple[str, dict[str, float]]] = []
 for cluster in PUBLISHED:
     part = gpu_jobs.filter(pl.col("cluster") == cluster)
     bars.append((f"{cluster}<br>(Acme, published)", dict(part.select("status", "value").rows())))
-for trace, sec in ours.items():
-    if sec is not None:
+for trace, res in ours.items():
+    if res is not None and res.recorded is not None:
         label = OURS[db.info(trace).source]
-        label = f"{label}<br>(ours, {sec.numbers['rows']:,} rows)"
-        bars.append((label, sec.numbers["ratio_by_status"]))
+        label = f"{label}<br>(ours, {res.recorded.counts.known_rows:,} rows with a known state)"
+        bars.append((label, res.ratio_by_status))
 statuses = [s for s in failures.STATUSES if any(s in shares for _, shares in bars)]
 fig = go.Figure()
 for status in statuses:
@@ -92,7 +96,7 @@ for status in statuses:
         x=[label for label, _ in bars],
         y=[shares.get(status, 0.0) for _, shares in bars],
         name=status,
-        marker_color=failures.COLORS[status],
+        marker_color=failures_report.COLORS[status],
     )
 fig.update_layout(
     barmode="stack",
@@ -111,7 +115,7 @@ for cluster, shares in PUBLISHED.items():
     got = dict(gpu_jobs.filter(pl.col("cluster") == cluster).select("status", "value").rows())
     for status, value in shares.items():
         results.append(
-            checks.number(
+            checks.summary(
                 f"{cluster} GPU jobs {status}",
                 got.get(status),
                 value,
@@ -119,18 +123,17 @@ for cluster, shares in PUBLISHED.items():
                 fmt=".3f",
             )
         )
-for trace, sec in ours.items():
-    if sec is None:
+for trace, res in ours.items():
+    if res is None or res.recorded is None:
         continue
-    ratio = sec.numbers["ratio_by_status"]
-    known = sec.numbers.get("ratio_by_status_known")
+    counts = res.recorded.counts
     note = "a slice of the trace: no published number to check" + (
-        f"; {ratio.get('unknown', 0):.1%} of rows have no final state in the slice, "
-        f"{known['unsuccessful']:.1%} unsuccessful among the rest"
-        if known
+        f"; {counts.unknown_rows:,} of {counts.rows:,} rows have no final state in the slice "
+        "and are left out"
+        if counts.unknown_rows
         else ""
     )
     results.append(
-        checks.context(f"{trace}: unsuccessful share", ratio["unsuccessful"], None, note, ".3f")
+        checks.context(f"{trace}: unsuccessful share", res.failure_ratio, None, note, ".3f")
     )
 checks.report("acme_job_failures", results)

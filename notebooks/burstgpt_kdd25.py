@@ -32,8 +32,8 @@
 # burstgpt` (`Response tokens == 0` becomes status `failed`; times are relative, at 1 s
 # resolution), run as a command rather than called in-process because the ingest turns on
 # DuckDB's progress bar, which inside Jupyter asks for ipywidgets; then
-# `analysis.burstiness.section`, `analysis.tokens.section` and `analysis.failures.section` build
-# the numbers and figures shown.
+# `analysis.burstiness`, `analysis.tokens` and `analysis.failures` compute the numbers (typed
+# results), and their `*_report.section` the figures and sentences shown.
 
 # %%
 import os
@@ -44,7 +44,14 @@ from pathlib import Path
 
 import checks
 
-from analysis import burstiness, failures, tokens
+from analysis import (
+    burstiness,
+    burstiness_report,
+    failures,
+    failures_report,
+    tokens,
+    tokens_report,
+)
 from analysis.db import LakeDB
 
 # %% tags=["parameters"]
@@ -71,10 +78,13 @@ print("traces " + " ".join(command) + "\n" + done.stdout + done.stderr)
 if done.returncode:
     raise SystemExit(f"traces ingest failed (exit {done.returncode}): see above")
 db = LakeDB(lake)
+burst = burstiness.compute(db, TRACE)
+tok = tokens.compute(db, TRACE)
+fail = failures.compute(db, TRACE)
 sections = {
-    "burstiness": burstiness.section(db, TRACE),
-    "tokens": tokens.section(db, TRACE),
-    "failures": failures.section(db, TRACE),
+    "burstiness": burstiness_report.section(burst) if burst else None,
+    "tokens": tokens_report.section(tok) if tok else None,
+    "failures": failures_report.section(fail) if fail else None,
 }
 print("schema fixture: no published number can be checked" if is_fixture else "a BurstGPT file")
 
@@ -122,8 +132,6 @@ else:
 # ## Ours beside the paper's: shown, not checked
 
 # %%
-tok = sections["tokens"].numbers if sections["tokens"] else {}
-fail = sections["failures"].numbers if sections["failures"] else {}
 arrivals = burstiness.arrival_summary(db, TRACE)
 span_days = arrivals.span_s / 86400 if arrivals else None
 why = (
@@ -133,17 +141,19 @@ why = (
     "whole-dataset numbers are for reading, not for checking"
 )
 results = [
-    checks.context("requests", tok.get("requests"), "10.31 million", why),
+    checks.context("requests", tok.requests if tok else None, "10.31 million", why),
     checks.context("span (days)", span_days, 213, why, fmt=".4g"),
     checks.context(
         "failed share (zero-token responses)",
-        fail.get("ratio_by_status", {}).get("failed", 0.0),
+        fail.ratio_by_status.get("failed", 0.0) if fail else 0.0,
         None,
         why,
         fmt=".1%",
     ),
-    checks.context("median request tokens", tok.get("input_p50"), None, why),
-    checks.context("median response tokens", tok.get("output_p50"), None, why),
-    checks.context("Spearman rho, request vs response", tok.get("spearman"), None, why, ".2f"),
+    checks.context("median request tokens", tok.input_p50 if tok else None, None, why),
+    checks.context("median response tokens", tok.output_p50 if tok else None, None, why),
+    checks.context(
+        "Spearman rho, request vs response", tok.spearman if tok else None, None, why, ".2f"
+    ),
 ]
 checks.report("burstgpt_kdd25", results)

@@ -2,12 +2,21 @@
 
 Not a notebook: the helper the notebooks import. A notebook builds a list of `Check`s from the
 numbers the `analysis` functions returned and calls `report`, which shows the table
-`metric | ours | published | tolerance | ok` and attaches the same rows as JSON (MIME type
-`MIME_TYPE`) to the cell's output, where notebooks/run.py reads them back from the executed
+`metric | kind | ours | published | tolerance | ok` and attaches the same rows as JSON (MIME
+type `MIME_TYPE`) to the cell's output, where notebooks/run.py reads them back from the executed
 notebook and fails when a checked number is out of tolerance.
 
-`ok` is True or False for a checked number or claim, and None for a row shown for context only
-(a published figure the data here cannot reach, a fixture): run.py fails only on False.
+`kind` says what a row proves, so that nothing is called a reproduction that is not one:
+
+- `reproduced`: a number or claim the notebook computed from data and compared with the paper
+  (`number`, `claim`);
+- `summary`: a published number the lake ingested and the notebook reads back (`summary`):
+  checked, but it shows only that ingest kept the number, not that the data reproduces it;
+- `not reproduced`: a published claim the data here contradicts, with both numbers
+  (`not_reproduced`): a finding to report, not a failure of the code;
+- `context`: shown beside the others, not checked (`context`).
+
+`ok` is True or False for a checked row and None otherwise; run.py fails only on False.
 """
 
 from __future__ import annotations
@@ -18,6 +27,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 MIME_TYPE = "application/vnd.workload-traces.checks+json"
+REPRODUCED = "reproduced"
+SUMMARY = "summary"
+NOT_REPRODUCED = "not reproduced"
+CONTEXT = "context"
 
 Value = float | int | str | None
 
@@ -31,6 +44,7 @@ class Check:
     ok: bool | None
     note: str = ""
     fmt: str = ""  # format spec for numbers in the table, e.g. ",.0f" or ".1%"
+    kind: str = REPRODUCED  # reproduced | summary | not reproduced | context (module docstring)
 
 
 def number(
@@ -42,6 +56,7 @@ def number(
     abs_tol: float | None = None,
     fmt: str = "",
     note: str = "",
+    kind: str = REPRODUCED,
 ) -> Check:
     """A number checked against a published one, within a relative or absolute tolerance."""
     if (rel is None) == (abs_tol is None):
@@ -53,7 +68,32 @@ def number(
         allowed = float(abs_tol)  # type: ignore[arg-type]
         tolerance = f"±{allowed:g}" if allowed else "exact"
     ok = ours is not None and math.isfinite(ours) and abs(ours - published) <= allowed + 1e-12
-    return Check(metric, ours, published, tolerance, ok, note, fmt)
+    return Check(metric, ours, published, tolerance, ok, note, fmt, kind)
+
+
+def summary(
+    metric: str,
+    ours: float | None,
+    published: float,
+    *,
+    rel: float | None = None,
+    abs_tol: float | None = None,
+    fmt: str = "",
+    note: str = "",
+) -> Check:
+    """A published number read back from a summary the lake ingested: checked like `number`,
+    labelled a summary, since equality shows only that ingest kept the number."""
+    return number(
+        metric, ours, published, rel=rel, abs_tol=abs_tol, fmt=fmt, note=note, kind=SUMMARY
+    )
+
+
+def not_reproduced(
+    metric: str, ours: Value, published: Value, criterion: str, note: str, fmt: str = ""
+) -> Check:
+    """A published claim the data here does not reproduce: both numbers and the criterion
+    that fails, reported as a finding (ok None: run.py does not fail on it)."""
+    return Check(metric, ours, published, criterion, None, note, fmt, NOT_REPRODUCED)
 
 
 def claim(
@@ -71,7 +111,7 @@ def claim(
 
 def context(metric: str, ours: Value, published: Value, note: str, fmt: str = "") -> Check:
     """Shown beside the others but not checked; `note` says why."""
-    return Check(metric, ours, published, "not checked", None, note, fmt)
+    return Check(metric, ours, published, "not checked", None, note, fmt, CONTEXT)
 
 
 def _fmt(value: Value, fmt: str = "") -> str:
@@ -88,18 +128,20 @@ def _fmt(value: Value, fmt: str = "") -> str:
     return f"{value:.4g}"
 
 
-def _verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else "yes" if ok else "NO"
+def _verdict(c: Check) -> str:
+    if c.ok is None:
+        return "not reproduced" if c.kind == NOT_REPRODUCED else "n/a"
+    return "yes" if c.ok else "NO"
 
 
 def rows(checks: list[Check]) -> list[list[str]]:
     return [
-        [c.metric, _fmt(c.ours, c.fmt), _fmt(c.published, c.fmt), c.tolerance, _verdict(c.ok)]
+        [c.metric, c.kind, _fmt(c.ours, c.fmt), _fmt(c.published, c.fmt), c.tolerance, _verdict(c)]
         for c in checks
     ]
 
 
-HEADER = ["metric", "ours", "published", "tolerance", "ok"]
+HEADER = ["metric", "kind", "ours", "published", "tolerance", "ok"]
 
 
 def markdown(checks: list[Check]) -> str:

@@ -23,7 +23,7 @@
 # **Data.** `conversation_trace.jsonl` (complete file) from
 # `../shared/traces/llm_serving/mooncake_fast25`.
 #
-# **How.** `analysis.tokens.section` gives the counts and means; `tokens.lengths` and
+# **How.** `analysis.tokens.compute` gives the counts and means; `tokens.lengths` and
 # `tokens.cdf_points` the CDFs; `tokens.prefix_reuse` the share of 512-token prefix blocks
 # (`hash_ids`) already seen earlier in arrival order: the hit rate of an infinite prefix cache,
 # an upper bound on what a real cache can reuse.
@@ -49,13 +49,13 @@ candidates = [t for t in db.traces() if db.info(t).source == "mooncake" and "con
 if not candidates:
     raise SystemExit(f"No Mooncake conversation trace in {LAKE}: ingest conversation_trace.jsonl.")
 TRACE = candidates[0]
-section = tokens.section(db, TRACE)
-if section is None:
-    raise SystemExit(f"{TRACE} has no token counts.")
-numbers = section.numbers
+result = tokens.compute(db, TRACE)
+if result is None or result.input is None or result.output is None:
+    raise SystemExit(f"{TRACE} has no input and output token counts.")
+lengths = {"input": result.input.summary, "output": result.output.summary}
 reuse = tokens.prefix_reuse(db, TRACE)
 hist = tokens.lengths(db, TRACE)
-{k: numbers[k] for k in ("requests", "input_p50", "output_p50")}
+print(f"{result.requests:,} requests, median input {result.input_p50}, output {result.output_p50}")
 
 # %% [markdown]
 # ## Input and output lengths
@@ -66,7 +66,7 @@ for side, color in (("input", "#1f77b4"), ("output", "#d62728")):
     part = hist.filter(pl.col("side") == side)
     x, f = tokens.cdf_points(part["tokens"].to_numpy(), part["n"].to_numpy())
     fig.add_scatter(x=x, y=f, mode="lines", line_shape="hv", name=side, line={"color": color})
-    mean = numbers[side]["mean"]
+    mean = lengths[side].mean or 0.0
     fig.add_scatter(
         x=[mean, mean],
         y=[0, 1],
@@ -75,7 +75,7 @@ for side, color in (("input", "#1f77b4"), ("output", "#d62728")):
         name=f"mean {side} {mean:,.0f}",
     )
 fig.update_layout(
-    title=f"Mooncake conversation trace ({numbers['requests']:,} requests): token lengths",
+    title=f"Mooncake conversation trace ({result.requests:,} requests): token lengths",
     xaxis={"title": "tokens per request (log scale)", "type": "log"},
     yaxis={"title": "share of requests", "range": [0, 1]},
     template="plotly_white",
@@ -110,9 +110,9 @@ fig.show()
 
 # %%
 results = [
-    checks.number("requests", numbers["requests"], 12031, abs_tol=0),
-    checks.number("mean input tokens", numbers["input"]["mean"], 12035, abs_tol=0.5, fmt=",.1f"),
-    checks.number("mean output tokens", numbers["output"]["mean"], 343, abs_tol=0.5, fmt=",.1f"),
+    checks.number("requests", result.requests, 12031, abs_tol=0),
+    checks.number("mean input tokens", lengths["input"].mean, 12035, abs_tol=0.5, fmt=",.1f"),
+    checks.number("mean output tokens", lengths["output"].mean, 343, abs_tol=0.5, fmt=",.1f"),
     checks.context(
         "prefix blocks seen before (infinite cache)",
         reuse.share,

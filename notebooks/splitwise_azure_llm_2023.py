@@ -50,7 +50,7 @@ traces = [t for t in db.traces() if db.info(t).source == "azure_llm_2023"]
 if not traces:
     raise SystemExit(f"No Azure LLM 2023 trace in {LAKE}: `traces ingest` its CSV files first.")
 
-summaries: dict[str, dict[str, dict]] = {}
+summaries: dict[str, dict[str, tokens.Summary]] = {}
 curves: dict[str, dict[str, tuple]] = {}
 for trace in traces:
     by_service = tokens.lengths_by_service(db, trace, top=10)
@@ -63,7 +63,15 @@ for trace in traces:
 
 pl.DataFrame(
     [
-        {"service": svc, "side": side, **{k: s[k] for k in ("n", "mean", "p10", "p50", "p90")}}
+        {
+            "service": svc,
+            "side": side,
+            "n": s.n,
+            "mean": s.mean,
+            "p10": s.p10,
+            "p50": s.p50,
+            "p90": s.p90,
+        }
         for svc, sides in summaries.items()
         for side, s in sides.items()
     ]
@@ -109,7 +117,7 @@ fig.show()
 results = []
 for service, sides in summaries.items():
     for side in ("input", "output"):
-        ours = sides[side]["p50"]
+        ours = sides[side].p50
         published = PUBLISHED.get(service, {}).get(side)
         name = f"{service}: median {side} tokens"
         if published is None:

@@ -16,12 +16,40 @@ from pathlib import Path
 from typing import Any
 
 from predictors import batch_latency, interference, output_length
-from predictors.common import PredictorUsageError, TrainResult, load
+from predictors.common import (
+    CARD,
+    ModelCardError,
+    PredictorUsageError,
+    TrainResult,
+    load,
+    retrain_command,
+)
 
 KINDS: dict[str, Any] = {
     output_length.KIND: output_length,
     batch_latency.KIND: batch_latency,
     interference.KIND: interference,
+}
+
+
+# What each kind's `evaluate` reads from the card beyond what `load` checks: dotted path and
+# the JSON type it must have. A card edited by hand fails here with the key, not a traceback.
+Number = (int, float)
+CARD_NEEDS: dict[str, tuple[tuple[str, type | tuple[type, ...]], ...]] = {
+    output_length.KIND: (
+        ("options.history_lag_s", Number),
+        ("options.load", Number),
+        ("baselines", dict),
+        ("training.data", list),
+    ),
+    batch_latency.KIND: (("training.models", list), ("baselines", dict)),
+    interference.KIND: (
+        ("baselines.target", str),
+        ("baselines.sku_region_median", dict),
+        ("probes", list),
+        ("options.max_gap_h", Number),
+        ("training.data", list),
+    ),
 }
 
 
@@ -64,6 +92,43 @@ def evaluate(model_dir: Path, lake: Path, trace: str) -> dict[str, Any]:
     {metric: value}}, "rows": N, "trace", "scope"}. A trace the model was trained on (by name
     or by identical data) is scored on its held-out part only."""
     predictor = load(model_dir)
-    module = _module(predictor.kind)
-    result: dict[str, Any] = module.evaluate(predictor, Path(lake), trace)
+    card_file = Path(model_dir) / CARD
+    kind = predictor.kind
+    if kind not in KINDS:
+        raise ModelCardError(
+            f"{card_file} names the model kind {kind!r}, which this version does not know "
+            f"(kinds: {', '.join(KINDS)}). The card was edited, or the model comes from "
+            "another version of workload-traces: train it again with `traces train`."
+        )
+    _check_card(predictor.card, kind, card_file)
+    try:
+        result: dict[str, Any] = KINDS[kind].evaluate(predictor, Path(lake), trace)
+    except (KeyError, TypeError, IndexError) as e:
+        # The lake is read through its canonical schema, so a missing key or a wrong type
+        # here comes from the card's tables (baselines, splits) that _check_card does not
+        # walk into. --debug shows the traceback if it is a bug instead.
+        raise ModelCardError(
+            f"{card_file} is not a usable {kind} model card: reading it failed at {e!r}. "
+            "The card was edited or damaged after `traces train` wrote it. Restore it from "
+            f"where you got the model, or train it again: "
+            f"{retrain_command(predictor.card, Path(model_dir))}."
+        ) from e
     return result
+
+
+_JSON_NAMES: dict[type, str] = {dict: "JSON object", list: "list", str: "string"}
+
+
+def _check_card(card: dict[str, Any], kind: str, card_file: Path) -> None:
+    for path, want in CARD_NEEDS[kind]:
+        value: Any = card
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if not isinstance(value, want) or isinstance(value, bool):
+            name = _JSON_NAMES[want] if isinstance(want, type) else "number"
+            raise ModelCardError(
+                f"{card_file} is not a usable {kind} model card: '{path}' must be a {name}, "
+                f"got {value!r:.60}. The card was edited or damaged after `traces train` wrote "
+                f"it. Restore it from where you got the model, or train it again: "
+                f"{retrain_command(card, card_file.parent)}."
+            )

@@ -26,6 +26,7 @@ import os
 import platform
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import MISSING as MISSING_FIELD
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -60,6 +61,14 @@ class PredictorDataError(DataError):
 
 class PredictorUsageError(UsageError):
     """A predictor was called with an unknown kind, option or feature."""
+
+
+class ModelCardError(PredictorDataError):
+    """model.json is not valid JSON, or lacks a key `load` needs, or has a wrong type there."""
+
+
+class ModelFileMismatch(PredictorDataError):
+    """model.onnx is missing, or is not the file its card records (by sha256)."""
 
 
 # --- declarations -------------------------------------------------------------------------
@@ -613,13 +622,20 @@ def export(
     if skops_file:
         import skops.io as sio
 
-        sio.dump(dict(pipelines), out / SKOPS)
-        card["skops"] = {"file": SKOPS, "trusted_types": "predictors.common.SKOPS_TRUSTED"}
+        skops_data = sio.dumps(dict(pipelines))
+        (out / SKOPS).write_bytes(skops_data)
+        card["skops"] = {
+            "file": SKOPS,
+            "sha256": hashlib.sha256(skops_data).hexdigest(),
+            "trusted_types": "predictors.common.SKOPS_TRUSTED",
+        }
     (out / CARD).write_text(json.dumps(jsonable(card), indent=2, sort_keys=True) + "\n")
     return card
 
 
 def read_card(model_dir: Path) -> dict[str, Any]:
+    """The model card of MODEL_DIR, checked: everything `load` and `parity` read from it is
+    there with the right type (ModelCardError names the first key that is not)."""
     path = Path(model_dir) / CARD
     if not path.is_file():
         raise PredictorDataError(
@@ -627,12 +643,123 @@ def read_card(model_dir: Path) -> dict[str, Any]:
             "`traces train KIND --lake DIR --trace NAME --out MODEL_DIR`."
         )
     try:
-        card = json.loads(path.read_text())
-    except ValueError as e:
-        raise PredictorDataError(f"{path} is not valid JSON ({e}). Train the model again.") from e
-    if card.get("format") != CARD_FORMAT:
-        raise PredictorDataError(f"{path} is not a workload-traces model card.")
+        card = json.loads(path.read_bytes().decode("utf-8"))
+    except (ValueError, OSError) as e:  # UnicodeDecodeError is a ValueError
+        raise ModelCardError(
+            f"{path} is not valid JSON ({e}). {_RESTORE.format(what=CARD, dir=model_dir)}"
+        ) from e
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise ModelCardError(
+            f'{path} is not a workload-traces model card (no "format": "{CARD_FORMAT}"). '
+            + _RESTORE.format(what=CARD, dir=model_dir)
+        )
+    version = card.get("card_version")
+    if isinstance(version, int) and version > CARD_VERSION:
+        raise ModelCardError(
+            f"{path} is a model card of version {version}, written by a newer workload-traces "
+            f"than this one (which reads version {CARD_VERSION}). Upgrade workload-traces, or "
+            f"train the model again with this one: {retrain_command(card, model_dir)}."
+        )
+    problem = card_problem(card)
+    if problem:
+        raise ModelCardError(
+            f"{path} is not a usable model card: {problem}. The card was edited or damaged "
+            f"after `traces train` wrote it. Restore {CARD} from where you got the model, or "
+            f"train it again: {retrain_command(card, model_dir)}."
+        )
     return dict(card)
+
+
+_RESTORE = (
+    "Restore {what} from where you got the model, or train it again: "
+    "`traces train KIND --trace NAME --out {dir}`."
+)
+
+
+def retrain_command(card: Any, model_dir: Path) -> str:
+    """`traces train ...` for this model, as far as the (possibly damaged) card tells."""
+    kind = card.get("kind") if isinstance(card, dict) else None
+    training = card.get("training") if isinstance(card, dict) else None
+    data = training.get("data") if isinstance(training, dict) else None
+    traces = [
+        d["trace"] for d in data or [] if isinstance(d, dict) and isinstance(d.get("trace"), str)
+    ]
+    args = " ".join(f"--trace {t}" for t in traces) if traces else "--trace NAME"
+    return f"`traces train {kind if isinstance(kind, str) else 'KIND'} {args} --out {model_dir}`"
+
+
+_SHA256_HEX = frozenset("0123456789abcdef")
+
+
+def card_problem(card: Mapping[str, Any]) -> str | None:
+    """The first thing wrong with the parts of a card every kind shares, or None.
+
+    What each kind's `evaluate` reads beyond these is checked by `predictors.api`."""
+    version = card.get("card_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        return f"'card_version' must be an integer, got {version!r}"
+    if not isinstance(card.get("kind"), str):
+        return f"'kind' must be a string, got {card.get('kind')!r}"
+    onnx = card.get("onnx")
+    if not isinstance(onnx, dict):
+        return "'onnx' (the file and its sha256) is missing"
+    digest = onnx.get("sha256")
+    if digest is None:
+        return (
+            f"it records no sha256 for {ONNX} ('onnx.sha256'), so the model file cannot be "
+            "checked; every card `traces train` writes records one"
+        )
+    if not (isinstance(digest, str) and len(digest) == 64 and set(digest) <= _SHA256_HEX):
+        return f"'onnx.sha256' must be 64 lowercase hex digits, got {digest!r}"
+    if onnx.get("file", ONNX) != ONNX:
+        return f"'onnx.file' must be {ONNX!r}, got {onnx.get('file')!r}"
+    for key, cls in (("features", Feature), ("outputs", Output)):
+        items = card.get(key)
+        if not isinstance(items, list) or not items:
+            return f"'{key}' must be a non-empty list, got {_short(items)}"
+        for i, item in enumerate(items):
+            problem = _dataclass_problem(item, cls, f"{key}[{i}]")
+            if problem:
+                return problem
+    for i, feature in enumerate(card["features"]):
+        if feature["dtype"] not in ("float", "string"):
+            return f"'features[{i}].dtype' must be 'float' or 'string', got {feature['dtype']!r}"
+    parts = card.get("parts")
+    if not isinstance(parts, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in parts.items()
+    ):
+        return f"'parts' must map output names to pipeline names, got {_short(parts)}"
+    return None
+
+
+def _dataclass_problem(item: Any, cls: type, where: str) -> str | None:
+    """Whether `item` can build `cls`: a JSON object with its required fields, no others, and
+    the declared simple types (str, float, str | None)."""
+    if not isinstance(item, dict):
+        return f"'{where}' must be an object, got {_short(item)}"
+    fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    unknown = sorted(set(item) - set(fields))
+    if unknown:
+        return f"'{where}' has unknown keys {unknown}"
+    for name, f in fields.items():
+        if name not in item:
+            if f.default is MISSING_FIELD:
+                return f"'{where}.{name}' is missing"
+            continue
+        value, want = item[name], str(f.type)
+        ok = (
+            (want == "str" and isinstance(value, str))
+            or (want == "str | None" and (value is None or isinstance(value, str)))
+            or (want == "float" and isinstance(value, int | float) and not isinstance(value, bool))
+        )
+        if not ok:
+            return f"'{where}.{name}' must be {want}, got {_short(value)}"
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def load_pipelines(model_dir: Path) -> dict[str, Any]:
@@ -642,13 +769,25 @@ def load_pipelines(model_dir: Path) -> dict[str, Any]:
     path = Path(model_dir) / SKOPS
     if not path.is_file():
         raise PredictorDataError(f"{model_dir} has no {SKOPS}.")
-    found = set(sio.get_untrusted_types(file=path))
+    data = path.read_bytes()
+    # Cards written before the skops file had a checksum have none: its types are still
+    # checked against SKOPS_TRUSTED below, which is what keeps code out.
+    card = read_card(Path(model_dir))
+    expected = card.get("skops", {}).get("sha256") if isinstance(card.get("skops"), dict) else None
+    actual = hashlib.sha256(data).hexdigest()
+    if expected is not None and actual != expected:
+        raise ModelFileMismatch(
+            f"{path} is not the file its card describes: its sha256 is {actual}, {CARD} "
+            f"records {expected}. Restore the original {SKOPS}, or train the model again: "
+            f"{retrain_command(card, Path(model_dir))}."
+        )
+    found = set(sio.get_untrusted_types(data=data))
     if found - set(SKOPS_TRUSTED):
         raise PredictorDataError(
             f"{path} holds types this project does not trust: "
             f"{', '.join(sorted(found - set(SKOPS_TRUSTED)))}."
         )
-    return dict(sio.load(path, trusted=sorted(found)))
+    return dict(sio.loads(data, trusted=sorted(found)))
 
 
 class Predictor:
@@ -663,11 +802,20 @@ class Predictor:
         self.kind: str = self.card["kind"]
         self.features = [Feature(**f) for f in self.card["features"]]
         self.outputs = [o["name"] for o in self.card["outputs"]]
+        # The bytes that are hashed are the bytes that are run: no window to swap the file.
+        graph = read_onnx(self.model_dir, self.card)
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
-        self.session = ort.InferenceSession(
-            str(self.model_dir / ONNX), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self.session = ort.InferenceSession(
+                graph, sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise ModelFileMismatch(
+                f"{self.model_dir / ONNX} matches its card but onnxruntime cannot load it "
+                f"({str(e).splitlines()[0] if str(e) else type(e).__name__}). Train the model "
+                f"again: {retrain_command(self.card, self.model_dir)}."
+            ) from e
 
     @property
     def feature_names(self) -> list[str]:
@@ -689,8 +837,34 @@ class Predictor:
         return f"Predictor({self.kind!r}, {self.model_dir}, features={self.feature_names})"
 
 
+def read_onnx(model_dir: Path, card: Mapping[str, Any]) -> bytes:
+    """The bytes of MODEL_DIR/model.onnx, refused unless their sha256 is the card's."""
+    path = Path(model_dir) / ONNX
+    expected = card["onnx"]["sha256"]
+    retrain = retrain_command(card, model_dir)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileMismatch(
+            f"{path} is missing; its card {CARD} expects a file with sha256 {expected}. "
+            f"Restore {ONNX} from where you got the model, or train it again: {retrain}."
+        ) from None
+    except OSError as e:
+        raise ModelFileMismatch(f"{path} cannot be read ({e.strerror or e}).") from e
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ModelFileMismatch(
+            f"{path} is not the model its card describes: its sha256 is {actual}, {CARD} "
+            f"records {expected}. The file was replaced or damaged after `traces train` wrote "
+            f"it, and is not run. Restore the original {ONNX} from where you got the model, "
+            f"or train it again: {retrain}."
+        )
+    return data
+
+
 def load(model_dir: Path | str) -> Predictor:
-    """Load MODEL_DIR for prediction with onnxruntime."""
+    """Load MODEL_DIR for prediction with onnxruntime. Refuses a card that is damaged
+    (ModelCardError) and a model.onnx whose sha256 is not the card's (ModelFileMismatch)."""
     return Predictor(Path(model_dir))
 
 

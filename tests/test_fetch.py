@@ -15,7 +15,14 @@ import pytest
 
 from ingest.catalog import DataFile, Dataset, get_dataset, load_catalog, parse_catalog
 from ingest.errors import DataError
-from ingest.fetch import ChecksumMismatch, DownloadFailed, NoSample, fetch, manual_steps
+from ingest.fetch import (
+    ChecksumMismatch,
+    DownloadFailed,
+    NoSample,
+    UnsafeRedirect,
+    fetch,
+    manual_steps,
+)
 
 
 class FileServer(ThreadingHTTPServer):
@@ -30,6 +37,9 @@ class FileServer(ThreadingHTTPServer):
         self.requests: list[tuple[str, str | None]] = []
         self.honour_range = True
         self.cut_after: int | None = None  # send only this many body bytes, then hang up
+        # URL path -> (status, headers, body): a lying server answers exactly this, whatever
+        # was asked (no Content-Length header unless given: the body ends when it hangs up).
+        self.canned: dict[str, tuple[int, dict[str, str], bytes]] = {}
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}{path}"
@@ -41,9 +51,18 @@ class RangeHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         rng = self.headers.get("Range")
         self.server.requests.append((self.path, rng))
+        if self.path in self.server.canned:
+            status, headers, canned = self.server.canned[self.path]
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(canned)
+            return
         if self.path in self.server.redirects:
+            target = self.server.redirects[self.path]
             self.send_response(302)
-            self.send_header("Location", self.server.url(self.server.redirects[self.path]))
+            self.send_header("Location", target if ":" in target else self.server.url(target))
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -225,9 +244,10 @@ def test_checksum_mismatch_deletes_the_download(server: FileServer, tmp_path: Pa
 def test_size_mismatch_is_refused(server: FileServer, tmp_path: Path) -> None:
     server.files["/a.csv"] = b"x,y\n1,2\n"
     ds = _dataset([{"path": "a.csv", "url": server.url("/a.csv"), "size": 99}])
-    with pytest.raises(ChecksumMismatch, match="it has 8 bytes, the catalog says 99"):
+    with pytest.raises(ChecksumMismatch, match="announces a file of 8 bytes, the catalog says 99"):
         fetch(ds, tmp_path, timeout=5)
     assert not (tmp_path / "a.csv.part").exists()
+    assert server.requests == [("/a.csv", None)]
 
 
 def test_prefix_checksum_is_enforced(server: FileServer, tmp_path: Path) -> None:
@@ -395,3 +415,258 @@ def test_cli_datasets_and_unknown_name(cli) -> None:
     assert code == 0 and "azure_llm_2023" in out and "google_2019" in out
     code, _, err = cli("fetch", "azur_llm_2023")
     assert code == 2 and "Did you mean 'azure_llm_2023'" in err
+
+
+# --- a lying server: sizes, 416, redirects, and files the catalog has no checksum for ------
+
+
+def _one(server: FileServer, path: str, **meta: object) -> Dataset:
+    return _dataset([{"path": "a.csv", "url": server.url(path), **meta}])
+
+
+BODY = b"".join(b"%d,%d\n" % (i, i * i) for i in range(2000))  # 20 KB, no published checksum
+
+
+def test_206_total_that_differs_from_the_catalog_size_is_refused(
+    server: FileServer, tmp_path: Path
+) -> None:
+    server.canned["/a.csv"] = (
+        206,
+        {"Content-Range": f"bytes 100-{len(BODY) - 1}/{len(BODY)}"},
+        BODY[100:],
+    )
+    (tmp_path / "a.csv.part").write_bytes(BODY[:100])
+    ds = _one(server, "/a.csv", size=len(BODY) + 5)
+    with pytest.raises(ChecksumMismatch) as e:
+        fetch(ds, tmp_path, timeout=5)
+    assert f"announces a file of {len(BODY):,} bytes, the catalog says {len(BODY) + 5:,}" in str(
+        e.value
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("content_range", "length", "problem"),
+    [
+        # The range stops short of the end: the body would be taken as the file's tail.
+        ("bytes 100-999/20000", 900, "stops before the end of its 20,000 bytes"),
+        # Content-Length and Content-Range disagree about the body.
+        ("bytes 100-19999/20000", 500, "Content-Length (500) disagrees with its Content-Range"),
+        # Not the range asked for.
+        ("bytes 0-19999/20000", 20000, "asked for bytes from 100, got range"),
+    ],
+)
+def test_inconsistent_206_is_refused_and_the_partial_deleted(
+    server: FileServer, tmp_path: Path, content_range: str, length: int, problem: str
+) -> None:
+    server.canned["/a.csv"] = (
+        206,
+        {"Content-Range": content_range, "Content-Length": str(length)},
+        b"x" * length,
+    )
+    (tmp_path / "a.csv.part").write_bytes(b"y" * 100)
+    with pytest.raises(DownloadFailed) as e:
+        fetch(_one(server, "/a.csv"), tmp_path, timeout=5)
+    assert problem in str(e.value) and "Could not resume a.csv of dataset 'tiny'" in str(e.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_short_body_of_an_entry_without_size_or_checksum_is_not_a_file(
+    server: FileServer, tmp_path: Path
+) -> None:
+    # The server announces 20,000 bytes, sends 7,000 and hangs up.
+    server.canned["/a.csv"] = (200, {"Content-Length": str(len(BODY))}, BODY[:7000])
+    with pytest.raises(DownloadFailed, match="interrupted after 7,000 bytes"):
+        fetch(_one(server, "/a.csv"), tmp_path, timeout=5)
+    assert not (tmp_path / "a.csv").exists()
+    assert (tmp_path / "a.csv.part").read_bytes() == BODY[:7000]
+
+
+def test_short_206_of_an_entry_without_size_or_checksum_is_not_a_file(
+    server: FileServer, tmp_path: Path
+) -> None:
+    rest = f"bytes 100-{len(BODY) - 1}/{len(BODY)}"
+    server.canned["/a.csv"] = (
+        206,
+        {"Content-Range": rest, "Content-Length": str(len(BODY) - 100)},
+        BODY[100:5000],
+    )
+    (tmp_path / "a.csv.part").write_bytes(BODY[:100])
+    with pytest.raises(DownloadFailed, match="interrupted after 5,000 bytes"):
+        fetch(_one(server, "/a.csv"), tmp_path, timeout=5)
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_server_that_keeps_sending_past_the_catalog_size_is_cut_off(
+    server: FileServer, tmp_path: Path
+) -> None:
+    # No Content-Length: only the catalog's size bounds the body.
+    server.canned["/a.csv"] = (200, {}, BODY * 5)
+    with pytest.raises(DownloadFailed, match=f"sent more than the {len(BODY):,} bytes the cat"):
+        fetch(_one(server, "/a.csv", size=len(BODY)), tmp_path, timeout=5)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_416_is_not_taken_as_a_complete_file_without_a_checksum(
+    server: FileServer, tmp_path: Path
+) -> None:
+    server.files["/a.csv"] = BODY
+    (tmp_path / "a.csv.part").write_bytes(b"stale bytes from another file")
+    server.canned["/a.csv"] = (416, {"Content-Range": "bytes */29", "Content-Length": "0"}, b"")
+    ds = _one(server, "/a.csv")
+    # A lying server answers every ranged request with 416: the partial file is not kept as
+    # the file; fetch asks again for the whole file (which this server also refuses).
+    with pytest.raises(DownloadFailed, match="answered HTTP 416"):
+        fetch(ds, tmp_path, timeout=5)
+    assert server.requests == [("/a.csv", "bytes=29-"), ("/a.csv", None)]
+    assert list(tmp_path.iterdir()) == []
+    # An honest server: the 416 makes fetch download the whole file again, from byte 0.
+    del server.canned["/a.csv"]
+    server.requests.clear()
+    (tmp_path / "a.csv.part").write_bytes(BODY)
+    (outcome,) = fetch(ds, tmp_path, timeout=5).files
+    assert server.requests == [("/a.csv", f"bytes={len(BODY)}-"), ("/a.csv", None)]
+    assert outcome.status == "downloaded" and outcome.bytes == len(BODY)
+    assert (tmp_path / "a.csv").read_bytes() == BODY
+
+
+def test_416_with_a_partial_that_fails_the_checksum_downloads_again(
+    server: FileServer, tmp_path: Path
+) -> None:
+    server.files["/a.csv"] = BODY
+    digest = hashlib.sha256(BODY).hexdigest()
+    (tmp_path / "a.csv.part").write_bytes(b"z" * (len(BODY) + 10))  # server answers 416
+    (outcome,) = fetch(_one(server, "/a.csv", sha256=digest), tmp_path, timeout=5).files
+    assert server.requests == [("/a.csv", f"bytes={len(BODY) + 10}-"), ("/a.csv", None)]
+    assert outcome.status == "downloaded" and outcome.sha256 == digest and outcome.verified
+    assert (tmp_path / "a.csv").read_bytes() == BODY
+
+
+@pytest.mark.parametrize("target", ["ftp://127.0.0.1/a.csv", "file:///etc/passwd"])
+def test_redirect_that_is_not_http_is_refused(
+    server: FileServer, tmp_path: Path, target: str
+) -> None:
+    server.redirects["/a.csv"] = target
+    with pytest.raises(UnsafeRedirect) as e:
+        fetch(_one(server, "/a.csv"), tmp_path, timeout=5)
+    assert str(e.value) == (
+        f"Refused to download a.csv of dataset 'tiny': {server.url('/a.csv')} redirected to "
+        f"{target}, and only http:// and https:// links are followed. Nothing was downloaded "
+        "from it. Check https://example.org/tiny for the current link."
+    )
+    assert e.value.exit_code == 1
+    assert server.requests == [("/a.csv", None)]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_relative_http_redirect_is_still_followed(server: FileServer, tmp_path: Path) -> None:
+    server.files["/b.csv"] = BODY
+    server.redirects["/a.csv"] = "/b.csv"
+    (outcome,) = fetch(_one(server, "/a.csv"), tmp_path, timeout=5).files
+    assert outcome.status == "downloaded" and (tmp_path / "a.csv").read_bytes() == BODY
+
+
+def test_reply_that_is_neither_200_nor_206_is_refused(server: FileServer, tmp_path: Path) -> None:
+    server.canned["/a.csv"] = (203, {"Content-Length": "4"}, b"oops")
+    with pytest.raises(DownloadFailed, match="answered HTTP 203 instead of the file"):
+        fetch(_one(server, "/a.csv"), tmp_path, timeout=5)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_without_a_published_checksum_are_marked_unverified(
+    server: FileServer, tmp_path: Path
+) -> None:
+    server.files["/a.csv"] = BODY
+    server.canned["/no-length.csv"] = (200, {}, BODY)  # ends when the server hangs up
+    digest = hashlib.sha256(BODY).hexdigest()
+    cases: dict[str, dict[str, object]] = {
+        "none.csv": {"url": server.url("/no-length.csv")},
+        "announced.csv": {},
+        "size.csv": {"size": len(BODY)},
+        "prefix.csv": {"sha256_prefix": digest[:12]},
+        "full.csv": {"sha256": digest},
+    }
+    ds = _dataset([{"path": p, "url": server.url("/a.csv"), **m} for p, m in cases.items()])
+    result = fetch(ds, tmp_path, timeout=5)
+    checked = {o.path.name: (o.checked, o.verified, o.sha256) for o in result.files}
+    assert checked == {
+        "none.csv": ("none", False, digest),
+        "announced.csv": ("announced size", False, digest),
+        "size.csv": ("size", False, digest),
+        "prefix.csv": ("sha256 prefix", True, digest),
+        "full.csv": ("sha256", True, digest),
+    }
+    unverified = ["none.csv", "announced.csv", "size.csv"]
+    assert [o.path.name for o in result.unverified] == unverified
+    # Present files keep their mark (the server's word is not remembered).
+    again = fetch(ds, tmp_path, timeout=5)
+    assert [o.status for o in again.files] == ["present"] * 5
+    assert [o.path.name for o in again.unverified] == unverified
+    assert [o.checked for o in again.files] == ["none", "none", "size", "sha256 prefix", "sha256"]
+
+
+def test_cli_fetch_says_which_files_are_unverified(
+    cli, server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.files["/data/trace.csv"] = BODY
+    small = b"x\n"
+    server.files["/data/checked.csv"] = small
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        f"""
+[[dataset]]
+name = "local"
+family = "llm_serving"
+title = "t"
+description = "d"
+citation = "c"
+licence = "l"
+homepage = "https://example.org"
+adapters = ["burstgpt"]
+[dataset.release]
+base_url = "{server.url("/data/")}"
+files = [
+  {{ path = "trace.csv" }},
+  {{ path = "checked.csv", sha256 = "{hashlib.sha256(small).hexdigest()}" }},
+]
+"""
+    )
+    monkeypatch.setenv("TRACES_CATALOG", str(catalog))
+    code, out, err = cli("fetch", "local", "--dest", tmp_path / "dl")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert f"downloaded  {tmp_path / 'dl' / 'trace.csv'}  UNVERIFIED" in lines
+    assert f"downloaded  {tmp_path / 'dl' / 'checked.csv'}" in lines
+    assert "1 file(s) UNVERIFIED: the catalog publishes no checksum" in out
+    digest = hashlib.sha256(BODY).hexdigest()
+    trace = tmp_path / "dl" / "trace.csv"
+    assert f"  {digest}  {trace}  (size as the server announced it)" in lines
+    assert "Unexpected error" not in out + err
+
+
+def test_cli_fetch_refused_redirect_is_a_message_not_a_crash(
+    cli, server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.redirects["/data/trace.csv"] = "ftp://127.0.0.1/trace.csv"
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        f"""
+[[dataset]]
+name = "local"
+family = "llm_serving"
+title = "t"
+description = "d"
+citation = "c"
+licence = "l"
+homepage = "https://example.org"
+adapters = ["burstgpt"]
+[dataset.release]
+base_url = "{server.url("/data/")}"
+files = [{{ path = "trace.csv" }}]
+"""
+    )
+    monkeypatch.setenv("TRACES_CATALOG", str(catalog))
+    code, out, err = cli("fetch", "local", "--dest", tmp_path / "dl")
+    assert code == 1
+    assert "redirected to ftp://127.0.0.1/trace.csv, and only http:// and https://" in err
+    assert "Unexpected error" not in out + err

@@ -101,7 +101,7 @@ def test_info_and_sources(cli, shared: Path, lake_dir: Path) -> None:
 
 def test_info_on_missing_lake_says_how_to_start(cli, tmp_path: Path) -> None:
     code, _, err = cli("info", "--lake", tmp_path / "nowhere")
-    assert code == 1 and "traces ingest PATH" in err
+    assert code == 2 and "traces ingest PATH" in err  # a usage error, as the README says
 
 
 def test_lake_env_variable_is_the_default(cli, shared: Path, tmp_path: Path, monkeypatch) -> None:

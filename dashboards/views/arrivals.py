@@ -47,29 +47,31 @@ st.caption(ui.caption_of(ref, trace))
 with st.spinner("Measuring burstiness (cached after the first time)..."):
     if scope == WHOLE:
         section = data.burstiness_section(ref, trace)
+        whole = data.burstiness_result(ref, trace)
+        result = whole.overall if whole is not None else None
     else:
         section = data.burstiness_group(ref, trace, scope[0], scope[1])
-if section is None:
+        result = data.burstiness_group_result(ref, trace, scope[0], scope[1])
+if section is None or result is None:
     st.info(f"Fewer than {MIN_EVENTS} timed arrivals here: nothing to measure.")
     st.stop()
 
-n = section.numbers
-hurst = n.get("hurst", {})
-idc = n.get("idc", {})
+last_window = max(result.idc) if result.idc else None
 cols = st.columns(5)
-cols[0].metric("arrivals", ui.metric_number(n.get("events"), "{:,.0f}"))
-cols[1].metric("mean rate (1/s)", ui.metric_number(n.get("rate_per_s")))
-cols[2].metric("inter-arrival CV", ui.metric_number(n.get("iat_cv")), help="Poisson: 1")
-last_window = max(idc, key=float) if idc else None
+cols[0].metric("arrivals", ui.metric_number(result.summary.events, "{:,.0f}"))
+cols[1].metric("mean rate (1/s)", ui.metric_number(result.summary.rate_per_s))
+cv = None if result.source.counts_only else result.iat_cv
+cols[2].metric("inter-arrival CV", ui.metric_number(cv), help="Poisson: 1")
 cols[3].metric(
-    f"IDC at {ui.human_seconds(float(last_window))}" if last_window else "IDC",
-    ui.metric_number(idc.get(last_window) if last_window else None),
+    f"IDC at {ui.human_seconds(last_window)}" if last_window else "IDC",
+    ui.metric_number(result.idc[last_window] if last_window else None),
     help="Index of dispersion of counts at the widest window; Poisson: 1",
 )
 cols[4].metric(
     "Hurst (agg. variance / R/S)",
     " / ".join(
-        ui.metric_number(hurst.get(k), "{:.2f}") for k in ("aggregated_variance", "rescaled_range")
+        ui.metric_number(h, "{:.2f}")
+        for h in (result.hurst_aggregated_variance, result.hurst_rescaled_range)
     ),
     help="0.5 without long-range dependence",
 )

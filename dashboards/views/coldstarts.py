@@ -8,7 +8,9 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from analysis.coldstarts import PHASE_NAMES, PHASES, RECORDED_DIMS
+from analysis.coldstarts import PHASES, RECORDED_DIMS, RecordedColdStarts
+from analysis.coldstarts_report import PHASE_NAMES
+from analysis.presentation import with_n
 from analysis.section import Section
 from dashboards import data, ui
 
@@ -20,7 +22,7 @@ REDRAWN = "vs fixed keep-alive window"
 
 def _phase_figure(table: pl.DataFrame, dim: str) -> go.Figure:
     fig = go.Figure()
-    labels = [str(g) for g in table["grp"].to_list()]
+    labels = [with_n(str(g), n) for g, n in zip(table["grp"], table["n"], strict=True)]
     for phase in PHASES:
         fig.add_bar(x=labels, y=table[f"{phase}_mean_s"].to_list(), name=PHASE_NAMES[phase])
     fig.add_scatter(
@@ -37,13 +39,13 @@ def _phase_figure(table: pl.DataFrame, dim: str) -> go.Figure:
     return fig
 
 
-def _recorded(ref: data.LakeRef, trace: str, section: Section) -> None:
-    total = section.numbers.get("total_s", {})
+def _recorded(ref: data.LakeRef, trace: str, result: RecordedColdStarts) -> None:
+    total = result.overall
     cols = st.columns(4)
-    cols[0].metric("cold starts", ui.metric_number(section.numbers.get("count"), "{:,.0f}"))
-    cols[1].metric("mean (s)", ui.metric_number(total.get("mean"), "{:.2f}"))
-    cols[2].metric("median (s)", ui.metric_number(total.get("p50"), "{:.2f}"))
-    cols[3].metric("p99 (s)", ui.metric_number(total.get("p99"), "{:.2f}"))
+    cols[0].metric("cold starts", ui.metric_number(total.n, "{:,.0f}"))
+    cols[1].metric("mean (s)", ui.metric_number(total.mean_s, "{:.2f}"))
+    cols[2].metric("median (s)", ui.metric_number(total.p50_s, "{:.2f}"))
+    cols[3].metric("p99 (s)", ui.metric_number(total.p99_s, "{:.2f}"))
     dim = st.selectbox("Break the phases down by", RECORDED_DIMS, key=f"coldstarts-dim-{trace}")
     table = data.recorded_coldstarts(ref, trace, dim)
     if table.height:
@@ -156,12 +158,13 @@ st.caption(ui.caption_of(ref, trace))
 
 with st.spinner("Replaying keep-alive policies (cached after the first time)..."):
     section = data.coldstarts_section(ref, trace)
-if section is None:
+    result = data.coldstarts_result(ref, trace)
+if section is None or result is None:
     st.info("Nothing to report: no cold-start records and no invocations.")
     st.stop()
 figures = section.figures
-if sources[trace] == "recorded":
-    _recorded(ref, trace, section)
+if isinstance(result, RecordedColdStarts):
+    _recorded(ref, trace, result)
 elif _modelled(ref, trace, section):
     figures = [f for f in figures if REDRAWN not in (f.layout.title.text or "")]
 ui.show_section(section, key=f"coldstarts-{trace}", figures=figures)

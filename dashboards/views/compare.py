@@ -5,8 +5,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis.failures import STATUSES
-from analysis.section import Section
+from analysis import compare, escape
+from analysis.burstiness import BurstinessResult
+from analysis.failures import KNOWN, FailuresResult
 from dashboards import data, ui
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
@@ -16,12 +17,12 @@ def _color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def _rate_figure(parts: dict[str, Section], normalize: bool) -> go.Figure:
+def _rate_figure(parts: dict[str, BurstinessResult], normalize: bool) -> go.Figure:
     fig = go.Figure()
     for i, (trace, s) in enumerate(parts.items()):
-        rate = s.tables["Arrival rate over time"]
+        rate = s.overall.rate
         y = rate["rate_per_s"]
-        mean = s.numbers.get("rate_per_s")
+        mean = s.rate_per_s
         if normalize and mean:
             y = y / mean
         fig.add_scatter(
@@ -37,11 +38,11 @@ def _rate_figure(parts: dict[str, Section], normalize: bool) -> go.Figure:
     return fig
 
 
-def _idc_figure(parts: dict[str, Section]) -> go.Figure:
+def _idc_figure(parts: dict[str, BurstinessResult]) -> go.Figure:
     fig = go.Figure()
     lo, hi = None, None
     for i, (trace, s) in enumerate(parts.items()):
-        idc = {float(w): v for w, v in s.numbers.get("idc", {}).items() if v}
+        idc = {w: v for w, v in s.overall.idc.items() if v}
         ws = sorted(idc)
         if not ws:
             continue
@@ -84,15 +85,15 @@ def _token_figure(ref: data.LakeRef, names: list[str]) -> go.Figure:
     return fig
 
 
-def _failure_figure(parts: dict[str, Section]) -> go.Figure:
+def _failure_figure(parts: dict[str, FailuresResult]) -> go.Figure:
     fig = go.Figure()
     names = list(parts)
-    for status in (*STATUSES[1:], "unsuccessful"):
-        values = [parts[t].numbers.get("ratio_by_status", {}).get(status) for t in names]
+    for status in (*KNOWN[1:], "unsuccessful"):
+        values = [parts[t].ratio_by_status.get(status) for t in names]
         if any(values):
             fig.add_bar(x=names, y=values, name=status)
     fig.update_layout(
-        title="Final status shares (all rows)",
+        title="Final status shares (of rows with a known status)",
         barmode="group",
         yaxis={"title": "share", "tickformat": ".2~%"},
         template="plotly_white",
@@ -126,11 +127,13 @@ with st.spinner("Characterizing the traces (each is cached after the first time)
 st.dataframe(table, key="compare-headline", hide_index=True)
 st.caption(
     "Rate, CV and Hurst come from the burstiness analysis, the failure ratio from final "
-    "states, token medians from finished requests, durations from the lake."
+    "states, token medians from finished requests, durations from the lake. " + compare.CAPTION
 )
+for note in compare.notes(table):
+    st.caption(note)
 
 figures: list[go.Figure] = []
-bursts = {t: s for t in names if (s := data.burstiness_section(ref, t)) is not None}
+bursts = {t: b for t in names if (b := data.burstiness_result(ref, t)) is not None}
 if bursts:
     normalize = st.toggle(
         "Rate relative to each trace's mean", value=len(bursts) > 1, key="compare-normalize"
@@ -139,7 +142,7 @@ if bursts:
 token_names = [t for t in names if t in data.token_traces(ref)]
 if token_names:
     figures.append(_token_figure(ref, token_names))
-fails = {t: s for t in names if (s := data.failures_section(ref, t)) is not None}
+fails = {t: f for t in names if (f := data.failures_result(ref, t)) is not None}
 if fails:
     figures.append(_failure_figure(fails))
 if not figures:
@@ -147,4 +150,4 @@ if not figures:
 ui.show_figures(figures, key="compare")
 missing = [t for t in names if t not in bursts and t not in token_names and t not in fails]
 if missing:
-    st.caption("Nothing to plot for: " + ", ".join(missing) + ".")
+    st.caption("Nothing to plot for: " + ", ".join(map(escape.markdown, missing)) + ".")

@@ -6,7 +6,9 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from analysis.failures import COLORS, STATUSES
+from analysis.failures import STATUSES
+from analysis.failures_report import COLORS, DEFINITION
+from analysis.presentation import with_n
 from dashboards import data, ui
 
 DIM_NAMES = {
@@ -24,7 +26,8 @@ DIM_NAMES = {
 
 def _breakdown_figure(table: pl.DataFrame, dim: str) -> go.Figure:
     fig = go.Figure()
-    labels = [str(g) for g in table["grp"].to_list()]
+    labels = [with_n(str(g), n) for g, n in zip(table["grp"], table["n"], strict=True)]
+    known = (table["n"] - table["unknown_rows"]).to_list()
     for status in STATUSES:
         if status in table.columns:
             fig.add_bar(
@@ -32,13 +35,15 @@ def _breakdown_figure(table: pl.DataFrame, dim: str) -> go.Figure:
                 y=table[status].to_list(),
                 name=status,
                 marker_color=COLORS[status],
-                customdata=table["n"].to_list(),
-                hovertemplate="%{x}: %{y:.1%} of %{customdata:,} (" + status + ")<extra></extra>",
+                customdata=known,
+                hovertemplate="%{x}: %{y:.1%} of %{customdata:,} with a known status ("
+                + status
+                + ")<extra></extra>",
             )
     fig.update_layout(
         title=f"Final status by {DIM_NAMES.get(dim, dim)}",
         barmode="stack",
-        yaxis={"title": "share", "tickformat": ".0%", "range": [0, 1]},
+        yaxis={"title": "share of rows with a known status", "tickformat": ".0%", "range": [0, 1]},
         xaxis={"title": DIM_NAMES.get(dim, dim), "type": "category"},
         template="plotly_white",
     )
@@ -57,26 +62,32 @@ st.caption(ui.caption_of(ref, trace))
 
 with st.spinner("Counting final states (cached after the first time)..."):
     section = data.failures_section(ref, trace)
-if section is None:
+    result = data.failures_result(ref, trace)
+if section is None or result is None:
     st.info(
         "Nothing failed in this trace: every row ended ok or has no recorded final state, "
         "and it publishes no final-state shares."
     )
     st.stop()
 
-ratios = section.numbers.get("ratio_by_status", {})
+counts = result.recorded.counts if result.recorded is not None else None
 shown = [
-    (label, ui.metric_number(value, fmt))
-    for label, value, fmt in (
-        ("rows", section.numbers.get("rows"), "{:,.0f}"),
-        ("unsuccessful", ratios.get("unsuccessful"), "{:.1%}"),
-        ("failed", ratios.get("failed"), "{:.1%}"),
-        ("no final state", ratios.get("unknown"), "{:.1%}"),
+    (label, ui.metric_number(value, fmt), help_text)
+    for label, value, fmt, help_text in (
+        ("rows", counts.rows if counts else None, "{:,.0f}", None),
+        ("unsuccessful", result.failure_ratio, "{:.1%}", DEFINITION),
+        ("failed", result.ratio_by_status.get("failed"), "{:.1%}", "Of rows with a known status."),
+        (
+            "no final state (rows)",
+            counts.unknown_rows if counts else None,
+            "{:,.0f}",
+            "Rows with status unknown: left out of every share.",
+        ),
     )
     if value is not None
 ]
-for col, (label, text) in zip(st.columns(4), shown, strict=False):
-    col.metric(label, text)
+for col, (label, text, help_text) in zip(st.columns(4), shown, strict=False):
+    col.metric(label, text, help=help_text)
 
 dims = data.failure_dims(ref, trace)
 if dims:

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from analysis import escape
 from dashboards import data, ui
 from ingest.errors import DataError, UsageError
 
@@ -52,19 +53,22 @@ def _metric_figure(table: pl.DataFrame, metric: str) -> go.Figure:
 
 
 def _card(card: dict[str, Any]) -> None:
+    # The card is a file in the model folder, its trace names come from trace files: every
+    # value is escaped (`md`) and only the page's own words are Markdown.
+    md = escape.markdown
     target = card.get("target", {})
     split = card.get("split", {})
-    trained_on = ", ".join(d["trace"] for d in card.get("training", {}).get("data", []))
+    trained_on = ", ".join(md(d["trace"]) for d in card.get("training", {}).get("data", []))
+    rows = ", ".join(f"{md(k)} {v:,}" for k, v in split.get("rows", {}).items())
     st.markdown(
-        f"**{card['kind']}** model predicting **{target.get('name', '?')}** "
-        f"({target.get('unit', '')}): {target.get('description', '')}\n\n"
-        f"Trained on {trained_on or 'unknown'}; split: {split.get('kind', 'unknown')} "
-        f"(rows {', '.join(f'{k} {v:,}' for k, v in split.get('rows', {}).items())}); "
-        f"created {card.get('created_at', '?')}.\n\n"
-        f"Estimator: {card.get('model', {}).get('estimator', '?')}."
+        f"**{md(card['kind'])}** model predicting **{md(target.get('name', '?'))}** "
+        f"({md(target.get('unit', ''))}): {md(target.get('description', ''))}\n\n"
+        f"Trained on {trained_on or 'unknown'}; split: {md(split.get('kind', 'unknown'))} "
+        f"(rows {rows}); created {md(card.get('created_at', '?'))}.\n\n"
+        f"Estimator: {md(card.get('model', {}).get('estimator', '?'))}."
     )
     if card.get("not_covered"):
-        st.caption(f"Not covered: {card['not_covered']}.")
+        st.caption(f"Not covered: {md(card['not_covered'])}.")
     features = pl.DataFrame(
         [
             {k: f.get(k, "") for k in ("name", "dtype", "unit", "description")}
@@ -116,21 +120,23 @@ def _try(card: dict[str, Any], model_dir: str) -> None:
     with st.form(key=f"predictors-form-{model_dir}"):
         cols = st.columns(2)
         for i, f in enumerate(card["features"]):
-            label = f"{f['name']}" + (f" ({f['unit']})" if f.get("unit") else "")
+            # Widget labels and help are Markdown: the card's words are escaped.
+            label = escape.markdown(f["name"] + (f" ({f['unit']})" if f.get("unit") else ""))
+            hint = escape.markdown(f["description"]) if f.get("description") else None
             with cols[i % 2]:
                 if f["dtype"] == "string":
-                    value = st.text_input(label, help=f.get("description"), key=f"feat-{f['name']}")
+                    value = st.text_input(label, help=hint, key=f"feat-{f['name']}")
                     row[f["name"]] = value or None
                 else:
                     row[f["name"]] = st.number_input(
-                        label, value=None, help=f.get("description"), key=f"feat-{f['name']}"
+                        label, value=None, help=hint, key=f"feat-{f['name']}"
                     )
         submitted = st.form_submit_button("Predict")
     if submitted:
         try:
             out = data.predict(model_dir, row)
         except (DataError, UsageError) as e:
-            st.error(str(e))
+            st.error(escape.markdown(e))
             return
         units = {o["name"]: o.get("unit", "") for o in card["outputs"]}
         st.dataframe(
@@ -149,7 +155,10 @@ root = st.text_input(
 )
 dirs = data.model_dirs(Path(root))
 if not dirs:
-    st.info(f"No model folder (one with a model.json) in {root}. Train one, for example:")
+    st.info(
+        f"No model folder (one with a model.json) in {escape.markdown_code(root)}. "
+        "Train one, for example:"
+    )
     st.code(
         "traces train output-length --trace azure_llm_2023_conv --out models/ol\n"
         "traces train latency --trace vidur_profiling --out models/lat",
@@ -163,7 +172,7 @@ assert model_dir is not None
 try:
     card = data.card(model_dir)
 except DataError as e:
-    st.error(str(e))
+    st.error(escape.markdown(e))
     st.stop()
 _card(card)
 _metrics(card, model_dir)

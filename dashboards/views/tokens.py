@@ -20,18 +20,18 @@ st.caption(ui.caption_of(ref, trace))
 
 with st.spinner("Measuring token lengths (cached after the first time)..."):
     section = data.tokens_section(ref, trace)
-if section is None:
+    result = data.tokens_result(ref, trace)
+if section is None or result is None:
     st.info("No finished request with token counts in this trace.")
     st.stop()
 
-n = section.numbers
 cols = st.columns(4)
-cols[0].metric("requests", ui.metric_number(n.get("requests"), "{:,.0f}"))
-cols[1].metric("median input (tokens)", ui.metric_number(n.get("input_p50"), "{:,.0f}"))
-cols[2].metric("median output (tokens)", ui.metric_number(n.get("output_p50"), "{:,.0f}"))
+cols[0].metric("requests", ui.metric_number(result.requests, "{:,.0f}"))
+cols[1].metric("median input (tokens)", ui.metric_number(result.input_p50, "{:,.0f}"))
+cols[2].metric("median output (tokens)", ui.metric_number(result.output_p50, "{:,.0f}"))
 cols[3].metric(
     "Spearman rho, input vs output",
-    ui.metric_number(n.get("spearman"), "{:.2f}"),
+    ui.metric_number(result.spearman, "{:.2f}"),
     help="Rank correlation of input and output lengths over finished requests.",
 )
 ui.show_section(section, key=f"tokens-{trace}", page_title=TITLE)

@@ -18,6 +18,11 @@ Two formats, from InternLM/AcmeTrace:
   `mem_gb` is `mem_per_pod_GB * node_num`, assuming one pod per node (the README example, 8
   nodes with 64 GPUs and 960 CPUs, fits 8 GPUs and 120 CPUs per pod).
 
+Values are kept or rejected, never changed: the summary's job counts must be whole numbers
+(they are also the `count` of the other statistics) and every statistic a finite number;
+the job traces' node, GPU and CPU counts must be whole numbers >= 0; a row without its id, a
+time outside the years 1..9999 and a nan/inf duration are rejected with their line.
+
 The job traces are not in this repository's sample set (they live on HuggingFace): the jobs
 adapter is tested on a fixture written to the published schema (tests/fixtures/acme/).
 """
@@ -33,7 +38,6 @@ from ingest.sources.base import (
     Source,
     TableQuery,
     csv_queries,
-    csv_scan,
     header_has,
     require_columns,
     reshaping,
@@ -41,6 +45,7 @@ from ingest.sources.base import (
     sql_str,
     stem,
 )
+from ingest.sources.checks import PROBLEM, WHOLE, checked_scan, unpivot
 from ingest.sources.helios import extra_json, quote, seconds_between, slurm_status
 
 CITATION = (
@@ -84,6 +89,7 @@ def _summary_stats() -> dict[str, tuple[str, str, str, str]]:
 
 
 SUMMARY_STATS = _summary_stats()
+SUMMARY_COUNTS = ("job_num", "cpu_job_num", "gpu_job_num")
 
 
 def sniff_summary(head: bytes, name: str) -> bool:
@@ -95,31 +101,37 @@ def _summary_sql(header: list[str], scan: str) -> str:
         f"({sql_str(col)}, {sql_str(kind)}, {sql_str(metric)}, {sql_str(stat)}, {sql_str(unit)})"
         for col, (kind, metric, stat, unit) in SUMMARY_STATS.items()
     )
+    first = next(c for c in header if c != "id")
+    stats = f"COLUMNS(* EXCLUDE (id, _n_gpu, _n_cpu, {PROBLEM}))"
     # The job counts ride along unpivoted so each statistic can say how many jobs it covers.
     return f"""
         WITH t AS (SELECT *, gpu_job_num AS _n_gpu, cpu_job_num AS _n_cpu FROM {scan}),
-        u AS (UNPIVOT t ON COLUMNS(* EXCLUDE (id, _n_gpu, _n_cpu)) INTO NAME col VALUE value),
+        u AS {unpivot("t", stats, "col", "value", first)},
         m(col, kind, metric, stat, unit) AS (VALUES {mapping})
         SELECT u.id AS entity, m.kind AS kind, coalesce(m.metric, u.col) AS metric,
                coalesce(m.stat, 'value') AS stat, u.value AS value, m.unit AS unit,
                CASE WHEN m.stat = 'count' THEN NULL
                     WHEN m.kind = 'gpu' THEN u._n_gpu WHEN m.kind = 'cpu' THEN u._n_cpu END
                    AS count,
-               json_object('column', u.col)::VARCHAR AS extra
+               json_object('column', u.col)::VARCHAR AS extra, u.{PROBLEM}
         FROM u LEFT JOIN m USING (col)"""
 
 
 def read_summary(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
     for path in paths:
         header = require_columns(path, SUMMARY_EXPECTS, SUMMARY_REQUIRED, "acme_cluster_summary")
-        # Every statistic is numeric: a stray word is a rejected line, not a text column.
+        # Every statistic is numeric: a stray word is a rejected line, not a text column. Job
+        # counts are whole: they also become the `count` of the other statistics.
         types = {c: "VARCHAR" if c == "id" else "DOUBLE" for c in header}
+        types |= {c: WHOLE for c in SUMMARY_COUNTS if c in header}
         rejects = ctx.rejects_table()
+        scan, checks = checked_scan(path, header, types, rejects, required=["id"])
         yield TableQuery(
             table="summaries",
-            sql=_summary_sql(header, csv_scan(path, header, types, rejects)),
+            sql=_summary_sql(header, scan),
             files=(path,),
             rejects=rejects,
+            checks=checks,
             **reshaping(path, header, rejects),
         )
 
@@ -142,9 +154,9 @@ JOBS_REQUIRED = (
 JOBS_TYPES = {
     "job_id": "VARCHAR",
     "user": "VARCHAR",
-    "node_num": "UBIGINT",
-    "gpu_num": "UBIGINT",
-    "cpu_num": "UBIGINT",
+    "node_num": WHOLE,
+    "gpu_num": WHOLE,
+    "cpu_num": WHOLE,
     "mem_per_pod_GB": "DOUBLE",
     "shared_mem_per_pod": "DOUBLE",
     "type": "VARCHAR",
@@ -194,7 +206,7 @@ def _jobs_sql(header: list[str], scan: str) -> str:
                {seconds_between("start_time", "end_time")} AS run_s,
                gpu_num AS num_gpus, cpu_num AS num_cpus, {mem} AS mem_gb,
                {slurm_status("state")} AS status, state AS status_raw,
-               {extra_json(header, extra)} AS extra
+               {extra_json(header, extra)} AS extra, {PROBLEM}
         FROM {scan}"""
 
 
@@ -209,6 +221,7 @@ def read_jobs(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         table="jobs",
         select=_jobs_sql,
         constants=lambda path: {"cluster": cluster(path)},
+        keys=["job_id"],
     )
 
 

@@ -17,6 +17,10 @@ Mapping:
 - num_cpus = CPUs per instance / 100 (100 = 1 core, as cluster-trace-v2018 states for the same
   Fuxi field; v2017 requests are 40..800, mostly 50 and 100). It is PER INSTANCE, like the
   source; the instance count and the normalized memory request (unitless) go to extra.
+
+Values are kept or rejected, never changed: times, ids and instance counts must be whole
+numbers (a fractional one is rejected with its line, not rounded), a row needs its job and
+task id, plan_cpu/plan_mem must be finite, and a time must lie within the years 1..9999.
 """
 
 from __future__ import annotations
@@ -30,10 +34,17 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
-    csv_scan,
     head_lines,
     read_head,
     require_fields,
+)
+from ingest.sources.checks import (
+    PROBLEM,
+    SIGNED,
+    WHOLE,
+    checked_scan,
+    seconds_in_range,
+    ts_from_seconds,
 )
 
 COLUMNS = (
@@ -47,11 +58,11 @@ COLUMNS = (
     "plan_mem",
 )
 TYPES = {
-    "create_time": "BIGINT",
-    "end_time": "BIGINT",
-    "job_id": "UBIGINT",
-    "task_id": "UBIGINT",
-    "instances": "UBIGINT",
+    "create_time": SIGNED,
+    "end_time": SIGNED,
+    "job_id": WHOLE,
+    "task_id": WHOLE,
+    "instances": WHOLE,
     "status": "VARCHAR",
     "plan_cpu": "DOUBLE",
     "plan_mem": "DOUBLE",
@@ -94,7 +105,7 @@ def sniff(head: bytes, name: str) -> bool:
 
 
 def _time(col: str) -> str:
-    return f"make_timestamptz(CASE WHEN {col} <> 0 THEN {col} * 1000000 END)"
+    return f"CASE WHEN {col} <> 0 THEN {ts_from_seconds(col)} END"
 
 
 _STATUS_MAP = (
@@ -120,7 +131,8 @@ def tasks_sql(scan: str) -> str:
                    THEN (end_time - create_time)::DOUBLE END,
                'last_change_s', CASE WHEN status NOT IN ({_FINISHED})
                    AND end_time <> 0 THEN end_time END
-           )::VARCHAR AS extra
+           )::VARCHAR AS extra,
+           {PROBLEM}
     FROM {scan}"""
 
 
@@ -135,13 +147,23 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         require_fields(path, len(COLUMNS), EXPECTS, "alibaba_2017_batch")
         has_header, _ = _data_lines(read_head(path))
         rejects = ctx.rejects_table()
-        scan = csv_scan(path, COLUMNS, TYPES, rejects, header=has_header, quote="''")
+        scan, checks = checked_scan(
+            path,
+            COLUMNS,
+            TYPES,
+            rejects,
+            header=has_header,
+            quote=None,
+            required=("job_id", "task_id"),
+            checks=[seconds_in_range(c, c) for c in ("create_time", "end_time")],
+        )
         yield TableQuery(
             table="jobs",
             sql=tasks_sql(scan),
             files=(path,),
             constants={"job_type": "batch_task"},
             rejects=rejects,
+            checks=checks,
         )
 
 

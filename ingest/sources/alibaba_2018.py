@@ -19,6 +19,11 @@ It goes to `summaries` as an inventory: per machine, metric cpus (cores) and mem
 `series`: capacities never change within a machine in the release (every machine has one
 cpu_num/mem_size), and status is a word, not a number; the statuses a machine went through and
 its failure domains are kept in extra.
+
+Values are kept or rejected, never changed: a usage line needs its machine_id and time_stamp,
+its metrics must be finite numbers (the -1/101 markers above are numbers and are kept) and its
+time within the years 1..9999; a meta line needs its machine_id, and its time_stamp,
+failure_domain_1 and cpu_num must be whole numbers (never rounded).
 """
 
 from __future__ import annotations
@@ -32,10 +37,18 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
-    csv_scan,
     head_lines,
     require_fields,
     reshaping,
+)
+from ingest.sources.checks import (
+    PROBLEM,
+    SIGNED,
+    WHOLE,
+    checked_scan,
+    seconds_in_range,
+    ts_from_seconds,
+    unpivot,
 )
 
 CITATION = (
@@ -74,9 +87,9 @@ META_COLUMNS = (
     "status",
 )
 META_TYPES = {
-    "time_stamp": "BIGINT",
-    "failure_domain_1": "BIGINT",
-    "cpu_num": "UBIGINT",
+    "time_stamp": SIGNED,
+    "failure_domain_1": SIGNED,
+    "cpu_num": WHOLE,
     "mem_size": "DOUBLE",
 }
 USAGE_EXPECTS = (
@@ -138,19 +151,17 @@ def sniff_meta(head: bytes, name: str) -> bool:
 
 
 def _seconds(col: str) -> str:
-    return f"make_timestamptz(CASE WHEN {col} <> 0 THEN CAST({col} * 1e6 AS BIGINT) END)"
+    return f"CASE WHEN {col} <> 0 THEN {ts_from_seconds(col)} END"
 
 
 def usage_sql(scan: str) -> str:
     renames = ", ".join(f"{src} AS {metric}" for metric, (src, _) in METRICS.items())
     units = " ".join(f"WHEN '{m}' THEN '{unit}'" for m, (_, unit) in METRICS.items())
+    wide = f"(SELECT machine_id, time_stamp, {renames}, {PROBLEM} FROM {scan})"
     # UNPIVOT drops NULLs: an empty field (metric not recorded) yields no row.
     return f"""
-    WITH long AS (
-        UNPIVOT (SELECT machine_id, time_stamp, {renames} FROM {scan})
-        ON {", ".join(METRICS)}
-        INTO NAME metric VALUE raw
-    ), flagged AS (
+    WITH long AS {unpivot(wide, ", ".join(METRICS), "metric", "raw", next(iter(METRICS)))},
+    flagged AS (
         SELECT *, raw = -1 OR (raw = 101 AND metric <> 'mpki') AS invalid FROM long
     )
     SELECT {_seconds("time_stamp")} AS ts,
@@ -158,7 +169,8 @@ def usage_sql(scan: str) -> str:
            metric,
            CASE WHEN NOT invalid THEN raw END AS value,
            CASE metric {units} END AS unit,
-           CASE WHEN invalid THEN json_object('invalid_raw', raw)::VARCHAR END AS extra
+           CASE WHEN invalid THEN json_object('invalid_raw', raw)::VARCHAR END AS extra,
+           {PROBLEM}
     FROM flagged"""
 
 
@@ -173,28 +185,40 @@ def meta_sql(scan: str) -> str:
                    'failure_domain_1', arg_max(failure_domain_1, time_stamp),
                    'failure_domain_2', arg_max(failure_domain_2, time_stamp),
                    'statuses', list(DISTINCT status ORDER BY status)
-               )::VARCHAR AS extra
+               )::VARCHAR AS extra,
+               {PROBLEM}
         FROM {scan}
-        GROUP BY machine_id
+        -- Rejected lines group apart: they never reach a machine's capacity.
+        GROUP BY machine_id, {PROBLEM}
     )
     SELECT machine_id AS entity, 'cpus' AS metric, cpus::DOUBLE AS value, 'cores' AS unit,
-           records AS count, extra
+           records AS count, extra, {PROBLEM}
     FROM machines
     UNION ALL
-    SELECT machine_id, 'mem_normalized', mem, 'normalized_0_100', records, extra
-    FROM machines"""
+    SELECT machine_id, 'mem_normalized', mem, 'normalized_0_100', records, extra, {PROBLEM}
+    FROM machines WHERE {PROBLEM} IS NULL"""
 
 
 def read_usage(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
     for path in paths:
         require_fields(path, len(USAGE_COLUMNS), USAGE_EXPECTS, "alibaba_2018_machine_usage")
         rejects = ctx.rejects_table()
-        scan = csv_scan(path, USAGE_COLUMNS, USAGE_TYPES, rejects, header=False, quote="''")
+        scan, checks = checked_scan(
+            path,
+            USAGE_COLUMNS,
+            USAGE_TYPES,
+            rejects,
+            header=False,
+            quote=None,
+            required=("machine_id", "time_stamp"),
+            checks=[seconds_in_range("time_stamp", "time_stamp")],
+        )
         yield TableQuery(
             table="series",
             sql=usage_sql(scan),
             files=(path,),
             rejects=rejects,
+            checks=checks,
             **reshaping(path, USAGE_COLUMNS, rejects, header=False, quote="''"),
         )
 
@@ -205,8 +229,11 @@ def read_meta(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         require_fields(path, len(META_COLUMNS), META_EXPECTS, "alibaba_2018_machine_meta")
     rejects = ctx.rejects_table()
     # One query over every file: a machine's records may be split over several.
-    scan = csv_scan(files, META_COLUMNS, META_TYPES, rejects, header=False, quote="''")
+    scan, checks = checked_scan(
+        files, META_COLUMNS, META_TYPES, rejects, header=False, quote=None, required=["machine_id"]
+    )
     yield TableQuery(
+        checks=checks,
         table="summaries",
         sql=meta_sql(scan),
         files=tuple(files),

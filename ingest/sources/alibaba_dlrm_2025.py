@@ -9,6 +9,10 @@ of one RNIC) and disk (GiB) go to `extra` under their source names; max_instance
 creation/scheduled/deletion times are seconds from the trace start; empty (the README's NaN)
 means before the trace start or after its end, and becomes NULL. The trace has no status: all
 instances are long-running services, so status is unknown.
+
+Values are kept or rejected, never changed: a literal nan or inf (rather than an empty field)
+in a time or a request is rejected with its line, as is max_instance_per_node that is not a
+whole number and a row without instance_sn.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ingest.sources.base import (
     csv_queries,
     header_has,
 )
+from ingest.sources.checks import PROBLEM, SIGNED, seconds_in_range, ts_from_seconds
 
 REQUIRED = (
     "instance_sn",
@@ -47,7 +52,7 @@ TYPES = {
     "memory_limit": "DOUBLE",
     "disk_request": "DOUBLE",
     "disk_limit": "DOUBLE",
-    "max_instance_per_node": "BIGINT",
+    "max_instance_per_node": SIGNED,
     "creation_time": "DOUBLE",
     "scheduled_time": "DOUBLE",
     "deletion_time": "DOUBLE",
@@ -67,10 +72,11 @@ EXPECTS = (
 )
 
 
+TIMES = ("creation_time", "scheduled_time", "deletion_time")
+
+
 def _ts(col: str) -> str:
-    return (
-        f"CASE WHEN isfinite({col}) THEN make_timestamptz(CAST(round({col} * 1e6) AS BIGINT)) END"
-    )
+    return ts_from_seconds(col)
 
 
 def _seconds(start: str, end: str) -> str:
@@ -102,7 +108,7 @@ def _select(header: list[str], scan: str) -> str:
                {_seconds("scheduled_time", "deletion_time")} AS run_s,
                gpu_request AS num_gpus, cpu_request AS num_cpus,
                memory_request AS mem_gb,
-               {_extra(header)} AS extra
+               {_extra(header)} AS extra, {PROBLEM}
         FROM {scan}"""
 
 
@@ -117,6 +123,8 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         table="jobs",
         select=_select,
         constants={"status": "unknown"},
+        keys=["instance_sn"],
+        checks=[seconds_in_range(c, c) for c in TIMES],
     )
 
 

@@ -19,13 +19,18 @@ within a sample), so they are a `series` (entity = container), not `measurements
 a repeated run of a benchmark. The archives are streamed member by member and row by row in
 Arrow batches. The metric timestamps are shifted differently from the request trace (2022 vs
 2024 dates), so the two traces cannot be joined on time.
+
+Values are kept or rejected, never changed: the request counts must be whole numbers >= 0
+(`63.0` is 63, `63.5` is rejected with its line, never rounded), gmt_create must be present
+(a zoned one is converted to UTC exactly) and exec_time_seconds finite; a metric row needs a
+finite time and value, within the years 1..9999, and a copy of the header line is rejected as
+repeated-header in both formats.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-import math
 import tarfile
 import zlib
 from collections.abc import Generator, Iterator, Sequence
@@ -42,12 +47,19 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
-    csv_scan,
     header_has,
     is_gzip,
     read_head,
     require_columns,
     slug,
+)
+from ingest.sources.checks import (
+    PROBLEM,
+    WHOLE,
+    BadValue,
+    check_seconds,
+    checked_scan,
+    parse_finite,
 )
 
 CITATION = (
@@ -66,14 +78,15 @@ REQUEST_COLUMNS = (
     "checkpoint_model_version_id",
 )
 REQUEST_TYPES = {
-    "gmt_create": "TIMESTAMP",
+    # TIMESTAMPTZ: a zone-less time is UTC, a zoned one is converted (TIMESTAMP drops it).
+    "gmt_create": "TIMESTAMPTZ",
     "exec_time_seconds": "DOUBLE",
-    # Published as floats (63.0); UBIGINT keeps them whole and sends negatives to rejects.
-    "prompt_length": "UBIGINT",
-    "negative_prompt_length": "UBIGINT",
-    "num_images_per_prompt": "UBIGINT",
-    "num_inference_steps": "UBIGINT",
-    "num_lora": "UBIGINT",
+    # Published as floats (63.0): WHOLE keeps 63.0 as 63 and rejects 63.5, never rounds it.
+    "prompt_length": WHOLE,
+    "negative_prompt_length": WHOLE,
+    "num_images_per_prompt": WHOLE,
+    "num_inference_steps": WHOLE,
+    "num_lora": WHOLE,
 }
 EXTRA_FIELDS = {  # key in `extra` -> source column
     "steps": "num_inference_steps",
@@ -107,10 +120,11 @@ def read_requests(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuer
     for path in paths:
         header = require_columns(path, EXPECTS_REQUESTS, REQUEST_COLUMNS, "alibaba_genai_2026")
         rejects = ctx.rejects_table()
+        scan, checks = checked_scan(path, header, REQUEST_TYPES, rejects, required=["gmt_create"])
         yield TableQuery(
             table="requests",
             sql=f"""
-            SELECT make_timestamptz(epoch_us(gmt_create)) AS ts,
+            SELECT gmt_create AS ts,
                    checkpoint_model_version_id AS service,
                    groupId AS tenant,
                    predict_type AS kind,
@@ -118,10 +132,11 @@ def read_requests(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuer
                    CASE predict_status WHEN 'SUCCEED' THEN 'ok' WHEN 'FAILED' THEN 'failed'
                         ELSE 'unknown' END AS status,
                    predict_status AS status_raw,
-                   {_extra_sql(header)} AS extra
-            FROM {csv_scan(path, header, REQUEST_TYPES, rejects)}""",
+                   {_extra_sql(header)} AS extra, {PROBLEM}
+            FROM {scan}""",
             files=(path,),
             rejects=rejects,
+            checks=checks,
         )
 
 
@@ -194,12 +209,18 @@ def sniff_metrics(head: bytes, name: str) -> bool:
     return any(header_has(head[off:], METRIC_COLUMNS) for off in blocks)
 
 
-def _float(text: str) -> float | None:
-    try:
-        v = float(text)
-    except ValueError:
-        return None
-    return v if math.isfinite(v) else None
+def _sample(row: list[str], header: list[str], i_ts: int, i_val: int) -> tuple[float, float]:
+    """(time, value) of one CSV row, by the rules of checked scans; BadValue otherwise."""
+    if [c.strip() for c in row] == header:
+        raise BadValue("repeated-header", "the header line again")
+    ts = parse_finite(row[i_ts], "timestamp_anon")
+    value = parse_finite(row[i_val], "value")
+    if ts is None:
+        raise BadValue("missing-field", "timestamp_anon: the field is empty; every row needs it")
+    if value is None:
+        raise BadValue("missing-field", "value: the field is empty; every row needs it")
+    check_seconds(ts, "timestamp_anon", row[i_ts])
+    return ts, value
 
 
 class _Batches:
@@ -275,11 +296,11 @@ def _member_batches(
             problem = f"{len(row)} fields, the header has {len(header)}"
             ctx.reject(Rejected(where, line, "wrong-column-count", problem, raw))
             continue
-        ts, value = _float(row[i_ts]), _float(row[i_val])
-        if ts is None or value is None:
-            col, bad = ("timestamp_anon", row[i_ts]) if ts is None else ("value", row[i_val])
-            message = f"{col}: {bad!r} is not a number"
-            ctx.reject(Rejected(where, line, "unparsable-value", message, raw, col))
+        try:
+            ts, value = _sample(row, header, i_ts, i_val)
+        except BadValue as e:
+            column = None if e.problem == "repeated-header" else str(e).split(":", 1)[0]
+            ctx.reject(Rejected(where, line, e.problem, str(e), raw, column))
             continue
         ip = row[i_ip].strip()
         out.cols["ts"].append(round(ts * 1e6))

@@ -13,6 +13,10 @@ default list every num_gpu > 1 pod has gpu_milli 1000, so this equals num_gpu*gp
 Times are seconds from the trace start: creation -> submit, scheduled -> start (empty for
 Pending pods), deletion -> end. pod_phase is the last phase seen: Succeeded ok, Failed failed,
 Running and Pending unknown (a Running pod's deletion_time is where the trace stops watching).
+
+Values are kept or rejected, never changed: CPU, memory and GPU figures must be whole numbers
+>= 0 (12.5 millicores is rejected with its line, not rounded); a literal nan/inf time, a time
+outside the years 1..9999, and a pod without a name or a node without an sn are rejected too.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ingest.sources.base import (
     slug,
     stem,
 )
+from ingest.sources.checks import PROBLEM, WHOLE, seconds_in_range, ts_from_seconds
 
 CITATION = (
     'Weng et al., "Beware of Fragmentation: Scheduling GPU-Sharing Workloads with '
@@ -50,10 +55,10 @@ POD_COLUMNS = (
     "scheduled_time",
 )
 POD_TYPES = {
-    "cpu_milli": "UBIGINT",
-    "memory_mib": "UBIGINT",
-    "num_gpu": "UBIGINT",
-    "gpu_milli": "UBIGINT",
+    "cpu_milli": WHOLE,
+    "memory_mib": WHOLE,
+    "num_gpu": WHOLE,
+    "gpu_milli": WHOLE,
     "creation_time": "DOUBLE",
     "deletion_time": "DOUBLE",
     "scheduled_time": "DOUBLE",
@@ -64,14 +69,13 @@ POD_EXPECTS = (
 )
 
 NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
-NODE_TYPES = {"cpu_milli": "UBIGINT", "memory_mib": "UBIGINT", "gpu": "UBIGINT"}
+NODE_TYPES = {"cpu_milli": WHOLE, "memory_mib": WHOLE, "gpu": WHOLE}
+POD_TIMES = ("creation_time", "deletion_time", "scheduled_time")
 NODE_EXPECTS = "a CSV with header sn,cpu_milli,memory_mib,gpu,model"
 
 
 def _ts(col: str) -> str:
-    return (
-        f"CASE WHEN isfinite({col}) THEN make_timestamptz(CAST(round({col} * 1e6) AS BIGINT)) END"
-    )
+    return ts_from_seconds(col)
 
 
 def sniff_pods(head: bytes, name: str) -> bool:
@@ -97,7 +101,8 @@ def _select_pods(header: list[str], scan: str) -> str:
                     ELSE 'unknown' END AS status,
                pod_phase AS status_raw,
                json_object('num_gpu', num_gpu, 'gpu_milli', gpu_milli,
-                           'gpu_spec', gpu_spec)::VARCHAR AS extra
+                           'gpu_spec', gpu_spec)::VARCHAR AS extra,
+               {PROBLEM}
         FROM {scan}"""
 
 
@@ -107,10 +112,12 @@ def _select_nodes(header: list[str], scan: str) -> str:
                CASE m.metric WHEN 'cpus' THEN s.cpu_milli / 1000
                              WHEN 'mem_gb' THEN s.memory_mib / 1024
                              ELSE s.gpu END AS value,
-               m.unit
+               m.unit, s.{PROBLEM}
         FROM {scan} s
         CROSS JOIN (VALUES ('cpus', 'cores'), ('mem_gb', 'GB'), ('gpus', 'GPUs'))
-             m(metric, unit)"""
+             m(metric, unit)
+        -- A rejected line stays one row (the lake drops it), not one per metric.
+        WHERE s.{PROBLEM} IS NULL OR m.metric = 'cpus'"""
 
 
 def read_pods(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
@@ -123,6 +130,8 @@ def read_pods(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         types=POD_TYPES,
         table="jobs",
         select=_select_pods,
+        keys=["name"],
+        checks=[seconds_in_range(c, c) for c in POD_TIMES],
     )
 
 
@@ -138,6 +147,7 @@ def read_nodes(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         select=_select_nodes,
         constants={"stat": "capacity"},
         reshapes=True,  # one row per capacity metric of a node
+        keys=["sn"],
     )
 
 

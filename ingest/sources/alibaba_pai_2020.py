@@ -17,6 +17,11 @@ anchored at 1970-01-01 UTC like every relative trace. A time of 0 means "never" 
 own analysis/utils.py turns 0 into NaN), so it becomes NULL. Status: only Terminated is
 success; Running/Waiting and anything else are unknown.
 
+Values are kept or rejected, never changed (the CSV and the archive readers apply the same
+rules): capacities must be whole numbers >= 0, times and requests finite numbers, times within
+the years 1..9999, and a row needs its first field (job, machine); a copy of the header line
+inside the data is rejected as repeated-header.
+
 Only the machine spec is real here; the job, task and instance sources are tested on fixtures
 written to the published schema (alibaba/clusterdata, cluster-trace-gpu-v2020/README.md).
 """
@@ -36,7 +41,18 @@ import pyarrow as pa
 from ingest.errors import CorruptFile, EmptyFile, MissingColumns
 from ingest.problems import Rejected
 from ingest.records import CSV_WITH_HEADER, CSV_WITHOUT_HEADER, RecordRule
-from ingest.sources.base import ReadContext, Source, TableQuery, csv_scan, head_lines, read_head
+from ingest.sources.base import ReadContext, Source, TableQuery, head_lines, read_head
+from ingest.sources.checks import (
+    PROBLEM,
+    WHOLE,
+    BadValue,
+    check_seconds,
+    checked_scan,
+    parse_finite,
+    parse_whole,
+    seconds_in_range,
+    ts_from_seconds,
+)
 
 BATCH_ROWS = 50_000
 TAR_BLOCK = 512
@@ -45,7 +61,7 @@ CITATION = (
     'Weng et al., "MLaaS in the Wild: Workload Analysis and Scheduling in Large-Scale '
     'Heterogeneous GPU Clusters", NSDI 2022.'
 )
-_ARROW_TYPES = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "UBIGINT": pa.uint64()}
+_ARROW_TYPES = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), WHOLE: pa.int64()}
 _WORD = re.compile(r"^[A-Za-z]+$")
 
 
@@ -72,10 +88,7 @@ class PaiTable:
 
 
 def _ts(col: str) -> str:
-    return (
-        f"CASE WHEN isfinite({col}) AND {col} > 0 "
-        f"THEN make_timestamptz(CAST(round({col} * 1e6) AS BIGINT)) END"
-    )
+    return f"CASE WHEN {col} > 0 THEN {ts_from_seconds(col)} END"
 
 
 def _span(start: str, end: str) -> str:
@@ -96,7 +109,7 @@ JOB_TABLE = PaiTable(
     select=f"""
     SELECT job_name AS job_id, "user" AS tenant, {_ts("start_time")} AS submit_ts,
            {_ts("end_time")} AS end_ts, {_STATUS},
-           json_object('inst_id', inst_id)::VARCHAR AS extra
+           json_object('inst_id', inst_id)::VARCHAR AS extra, _problem
     FROM {{src}}""",
 )
 
@@ -130,7 +143,7 @@ TASK_TABLE = PaiTable(
            inst_num * plan_mem AS mem_gb, {_STATUS},
            json_object('job_name', job_name, 'inst_num', inst_num, 'gpu_type', gpu_type,
                        'gpus_per_instance', plan_gpu / 100, 'cpus_per_instance', plan_cpu / 100,
-                       'mem_gb_per_instance', plan_mem)::VARCHAR AS extra
+                       'mem_gb_per_instance', plan_mem)::VARCHAR AS extra, _problem
     FROM {{src}}""",
 )
 
@@ -155,23 +168,25 @@ INSTANCE_TABLE = PaiTable(
            {_ts("start_time")} AS start_ts, {_ts("end_time")} AS end_ts,
            {_span("start_time", "end_time")} AS run_s, {_STATUS},
            json_object('job_name', job_name, 'inst_name', inst_name, 'inst_id', inst_id,
-                       'machine', machine)::VARCHAR AS extra
+                       'machine', machine)::VARCHAR AS extra, _problem
     FROM {{src}}""",
 )
 
 MACHINE_SPEC = PaiTable(
     stem="pai_machine_spec",
     columns=("machine", "gpu_type", "cap_cpu", "cap_mem", "cap_gpu"),
-    types={"cap_cpu": "UBIGINT", "cap_mem": "DOUBLE", "cap_gpu": "UBIGINT"},
+    types={"cap_cpu": WHOLE, "cap_mem": "DOUBLE", "cap_gpu": WHOLE},
     table="summaries",
     # One scan with a cross join, not a UNION: an Arrow stream can be read only once.
     select="""
     SELECT s.machine AS entity, s.gpu_type AS kind, m.metric,
            CASE m.metric WHEN 'cpus' THEN s.cap_cpu WHEN 'mem_gb' THEN s.cap_mem
                 ELSE s.cap_gpu END AS value,
-           m.unit
+           m.unit, s._problem
     FROM {src} s
-    CROSS JOIN (VALUES ('cpus', 'cores'), ('mem_gb', 'GB'), ('gpus', 'GPUs')) m(metric, unit)""",
+    CROSS JOIN (VALUES ('cpus', 'cores'), ('mem_gb', 'GB'), ('gpus', 'GPUs')) m(metric, unit)
+    -- A rejected line stays one row (the lake drops it), not one per metric.
+    WHERE s._problem IS NULL OR m.metric = 'cpus'""",
 )
 
 
@@ -243,32 +258,30 @@ def _sniffer(t: PaiTable) -> Callable[[bytes, str], bool]:
 # ---------------------------------------------------------------- reading
 
 
-def _convert(text: str, kind: str) -> str | float | int | None:
-    """One field as its declared type; ValueError when it is not one."""
-    text = text.strip()
-    if text == "":
-        return None
+def _convert(text: str, kind: str, col: str) -> str | float | int | None:
+    """One field as its declared type, by the rules of checked scans (BadValue otherwise)."""
     if kind == "DOUBLE":
-        return float(text)
-    if kind == "UBIGINT":
-        number = float(text)
-        if not number.is_integer() or number < 0:
-            raise ValueError("not a whole number >= 0")
-        return int(number)
-    return text
+        value = parse_finite(text, col)
+        if col in _TIMES:
+            check_seconds(value, col, text)
+        return value
+    if kind == WHOLE:
+        return parse_whole(text, col)
+    return text if text != "" else None
 
 
 def _problem(t: PaiTable, fields: list[str]) -> tuple[str, str, str | None] | None:
     if len(fields) != len(t.columns):
         return "wrong-column-count", f"{len(fields)} fields, expected {len(t.columns)}", None
+    if fields == list(t.columns):
+        return "repeated-header", "the header line again", None
+    if not fields[0].strip():
+        return "missing-field", f"{t.columns[0]}: the field is empty; every row needs it", None
     for col, value in zip(t.columns, fields, strict=True):
-        kind = t.types.get(col, "VARCHAR")
         try:
-            _convert(value, kind)
-        except ValueError:
-            if kind == "UBIGINT" and value.strip().startswith("-"):
-                return "negative-count", f"{col}: {value!r} is below zero", col
-            return "unparsable-value", f"{col}: {value!r} is not a number", col
+            _convert(value, t.types.get(col, "VARCHAR"), col)
+        except BadValue as e:
+            return e.problem, str(e), col
     return None
 
 
@@ -288,12 +301,22 @@ def _member_rows(
             ctx.reject(Rejected(where, reader.line_num, slug, message, raw, column))
             continue
         for col, value in zip(t.columns, fields, strict=True):
-            cols[col].append(_convert(value, t.types.get(col, "VARCHAR")))
+            cols[col].append(_convert(value, t.types.get(col, "VARCHAR"), col))
         if len(cols[t.columns[0]]) >= BATCH_ROWS:
             yield pa.RecordBatch.from_pydict(cols, schema=t.arrow_schema)
             cols = {c: [] for c in t.columns}
     if cols[t.columns[0]]:
         yield pa.RecordBatch.from_pydict(cols, schema=t.arrow_schema)
+
+
+def _lines(raw: Iterable[bytes]) -> Iterator[str]:
+    """Decoded lines; a UTF-8 byte-order mark before the first is not part of the data."""
+    first = True
+    for line in raw:
+        text = line.decode("utf-8", errors="replace")
+        if first:
+            text, first = text.removeprefix("\ufeff"), False
+        yield text
 
 
 def _tar_batches(t: PaiTable, path: Path, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
@@ -306,7 +329,7 @@ def _tar_batches(t: PaiTable, path: Path, ctx: ReadContext) -> Iterator[pa.Recor
                     if raw is None:
                         break
                     # Line by line: TextIOWrapper needs seekable(), which a streamed member lacks.
-                    text = (line.decode("utf-8", errors="replace") for line in raw)
+                    text = _lines(raw)
                     yield from _member_rows(t, path, text, ctx)
                     return
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
@@ -358,21 +381,32 @@ def _reader(
             _check_layout(t, path, _csv_head(head), source)
             if _is_tar(head):
                 batches = _tar_batches(t, path, ctx)
+                # The Python reader rejects bad rows itself: no row here has a problem.
+                src = f"(SELECT *, NULL::VARCHAR AS {PROBLEM} FROM arrow_input)"
                 yield TableQuery(
                     table=t.table,
-                    sql=t.select.format(src="arrow_input"),
+                    sql=t.select.format(src=src),
                     files=(path,),
                     arrow=pa.RecordBatchReader.from_batches(t.arrow_schema, batches),
                     constants={"stat": "capacity"} if t.table == "summaries" else {},
                 )
                 continue
             rejects = ctx.rejects_table()
-            scan = csv_scan(path, t.columns, t.types, rejects, header=_has_header(t, head))
+            scan, checks = checked_scan(
+                path,
+                t.columns,
+                t.types,
+                rejects,
+                header=_has_header(t, head),
+                required=t.columns[:1],
+                checks=[seconds_in_range(c, c) for c in _TIMES if c in t.columns],
+            )
             yield TableQuery(
                 table=t.table,
                 sql=t.select.format(src=scan),
                 files=(path,),
                 rejects=rejects,
+                checks=checks,
                 constants={"stat": "capacity"} if t.table == "summaries" else {},
             )
 

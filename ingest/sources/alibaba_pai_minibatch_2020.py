@@ -16,6 +16,10 @@ Two file shapes, one trace (`cluster-trace-gpu-v2020/mini-batch-time/data/`):
 
 The `job_00..99` ids of the CoV file and the `job_1..4` of the per-worker files are separate
 samples in the release; nothing links them. There is no wall-clock time: `ts` is NULL.
+
+Values are kept or rejected, never changed: worker and iteration (`time`) numbers must be
+whole numbers >= 0 (never rounded), GPU shares, batch times and CoVs finite numbers, and a
+line needs its worker and iteration (per-worker files) or its job (CoV).
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ from ingest.sources.base import (
     Source,
     TableQuery,
     csv_header,
-    csv_scan,
     head_lines,
     header_has,
     is_gzip,
@@ -42,10 +45,11 @@ from ingest.sources.base import (
     sql_str,
     stem,
 )
+from ingest.sources.checks import PROBLEM, WHOLE, checked_scan, unpivot
 
 NAME = "alibaba_pai_minibatch_2020"
 JOB_COLUMNS = ("worker", "gpu", "time", "batch_time_norm")
-JOB_TYPES = {"worker": "UBIGINT", "gpu": "DOUBLE", "time": "UBIGINT", "batch_time_norm": "DOUBLE"}
+JOB_TYPES = {"worker": WHOLE, "gpu": "DOUBLE", "time": WHOLE, "batch_time_norm": "DOUBLE"}
 JOB_EXPECTS = "job_<N>_norm.csv with header ,worker,gpu,time,batch_time_norm"
 COV_STEM = "coefficient_variation"
 COV_EXPECTS = "coefficient_variation.csv with header ,0,1,2,... and one row per job"
@@ -86,13 +90,14 @@ def _job_query(path: Path, ctx: ReadContext) -> TableQuery:
     # The row index column has no name; DuckDB binds columns by position, so any name does.
     columns = [c or f"column{i}" for i, c in enumerate(header)]
     rejects = ctx.rejects_table()
-    scan = csv_scan(path, columns, JOB_TYPES, rejects)
+    scan, checks = checked_scan(path, columns, JOB_TYPES, rejects, required=["worker", "time"])
     prefix = sql_str(_job_label(path) + "/worker_")
     return TableQuery(
         table="measurements",
         sql=f"""SELECT {prefix} || worker AS subject, batch_time_norm AS value, "time" AS run,
-                       json_object('num_gpus', gpu / 100)::VARCHAR AS extra
+                       json_object('num_gpus', gpu / 100)::VARCHAR AS extra, {PROBLEM}
                 FROM {scan}""",
+        checks=checks,
         files=(path,),
         constants={
             "benchmark": "minibatch_time",
@@ -123,14 +128,24 @@ def _cov_query(path: Path, ctx: ReadContext) -> TableQuery:
         )
     columns = ["job", *header[1:]]
     rejects = ctx.rejects_table()
-    scan = csv_scan(path, columns, {c: "DOUBLE" for c in header[1:]}, rejects)
+    scan, checks = checked_scan(
+        path, columns, dict.fromkeys(header[1:], "DOUBLE"), rejects, required=["job"]
+    )
     # UNPIVOT skips NULL cells: the empty tail of a job shorter than the widest one.
+    long = unpivot(
+        f"(SELECT * FROM {scan})",
+        f"COLUMNS(* EXCLUDE (job, {PROBLEM}))",
+        "iteration",
+        "cv",
+        header[1],
+    )
     return TableQuery(
         table="summaries",
         sql=f"""SELECT job AS entity, cv AS value, {WORKERS_PER_JOB} AS count,
-                       json_object('iteration', CAST(iteration AS BIGINT))::VARCHAR AS extra
-                FROM (UNPIVOT (SELECT * FROM {scan}) ON COLUMNS(* EXCLUDE (job))
-                      INTO NAME iteration VALUE cv)""",
+                       json_object('iteration', CAST(iteration AS BIGINT))::VARCHAR AS extra,
+                       {PROBLEM}
+                FROM {long}""",
+        checks=checks,
         files=(path,),
         **reshaping(path, columns, rejects),
         constants={"metric": "minibatch_time", "stat": "cv", "unit": "ratio"},

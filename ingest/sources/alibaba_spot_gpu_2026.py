@@ -4,6 +4,10 @@
 undisclosed GPU-series-N) -> kind, gpu_capacity_num -> metric gpus, cpu_num (vCPUs) -> metric
 cpus, node_name (a number) -> entity. One summaries row per node and metric, stat = capacity.
 The release's job file (job_info_df.csv, HP and Spot jobs) is another layout, not read here.
+
+Values are kept or rejected, never changed: GPU and CPU counts must be whole numbers >= 0, a
+row needs its node_name, and a copy of the header line inside the data is rejected (every
+column is read as text here, so nothing else would catch it).
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from ingest.sources.base import (
     csv_queries,
     header_has,
 )
+from ingest.sources.checks import PROBLEM, WHOLE
 
 COLUMNS = ("gpu_model", "gpu_capacity_num", "cpu_num", "node_name")
-TYPES = {"gpu_capacity_num": "UBIGINT", "cpu_num": "UBIGINT", "node_name": "VARCHAR"}
+TYPES = {"gpu_capacity_num": WHOLE, "cpu_num": WHOLE, "node_name": "VARCHAR"}
 EXPECTS = "a CSV with header gpu_model,gpu_capacity_num,cpu_num,node_name"
 
 
@@ -33,9 +38,11 @@ def _select(header: list[str], scan: str) -> str:
     return f"""
         SELECT s.node_name AS entity, s.gpu_model AS kind, m.metric,
                CASE m.metric WHEN 'gpus' THEN s.gpu_capacity_num ELSE s.cpu_num END AS value,
-               m.unit
+               m.unit, s.{PROBLEM}
         FROM {scan} s
-        CROSS JOIN (VALUES ('gpus', 'GPUs'), ('cpus', 'cores')) m(metric, unit)"""
+        CROSS JOIN (VALUES ('gpus', 'GPUs'), ('cpus', 'cores')) m(metric, unit)
+        -- A rejected line stays one row (the lake drops it), not one per metric.
+        WHERE s.{PROBLEM} IS NULL OR m.metric = 'gpus'"""
 
 
 def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
@@ -50,6 +57,7 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         select=_select,
         constants={"stat": "capacity"},
         reshapes=True,  # one row per capacity metric of a node
+        keys=["node_name"],
     )
 
 

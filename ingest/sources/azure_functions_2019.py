@@ -35,12 +35,12 @@ from ingest.sources.base import (
     Source,
     TableQuery,
     csv_header,
-    csv_scan,
     read_head,
     require_columns,
     reshaping,
     sql_str,
 )
+from ingest.sources.checks import PROBLEM, WHOLE, WIDE, checked_scan, unpivot, whole_value
 
 NAME = "azure_functions_2019"
 IDS = ("HashOwner", "HashApp", "HashFunction")
@@ -56,6 +56,8 @@ EXPECTS = (
 )
 
 _DAY = re.compile(r"\.d(\d+)\.csv", re.IGNORECASE)
+MINUTES_PER_DAY = 1440
+MAX_DAY = 36500  # a hundred years of days: more is no day number of this release
 _DURATION_PCT = re.compile(r"percentile_Average_(\d+)")
 _MEMORY_PCT = re.compile(r"AverageAllocatedMb_pct(\d+)")
 
@@ -90,28 +92,51 @@ def _closest(header: Sequence[str]) -> str:
 
 def day_of(path: Path) -> int:
     m = _DAY.search(path.name)
-    return int(m.group(1)) if m else 1
+    day = int(m.group(1)) if m and len(m.group(1)) <= 6 else 1 if not m else 0
+    if not 1 <= day <= MAX_DAY:
+        raise DataError(
+            f"{path}: the day in the file name ({_short(m.group(1) if m else '')}) must be a "
+            f"number from 1 to {MAX_DAY}; rename the file (invocations_per_function_md.anon"
+            ".d01.csv is day 1)."
+        )
+    return day
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 20 else text[:20] + "...")
 
 
 def _invocations(path: Path, header: list[str], rejects: str) -> TableQuery:
     minutes = _minutes(header)
-    bad = [m for m in minutes if not m.isdigit()]
+    bad = [m for m in minutes if not (m.isdigit() and 1 <= int(m) <= MINUTES_PER_DAY)]
     if bad or not minutes:
         raise DataError(
             f"{path}, line 1: after {','.join(INVOCATIONS)} every column must be a minute number "
-            f"(1..1440); found {', '.join(repr(b) for b in bad[:5]) or 'no minute columns'}."
+            f"(1..1440); found {', '.join(_short(b) for b in bad[:5]) or 'no minute columns'}."
         )
-    # UBIGINT makes a negative or non-integer count a rejected line with its line number.
-    scan = csv_scan(path, header, {m: "UBIGINT" for m in minutes}, rejects)
-    offset = (day_of(path) - 1) * 1440 - 1
+    # Counts are whole numbers >= 0: '10.5' or '-1' is a rejected line, never rounded.
+    scan, checks = checked_scan(
+        path, header, dict.fromkeys(minutes, WHOLE), rejects, required=["HashFunction"]
+    )
+    offset = (day_of(path) - 1) * MINUTES_PER_DAY - 1
     ids = ", ".join(f'"{c}"' for c in INVOCATIONS)
+    # 1,440 minute columns are checked as one list and stay text until unpivoted.
+    text = len(minutes) > WIDE
+    n = whole_value("n") if text else "n"
+    long = unpivot(
+        f"(SELECT * FROM {scan})",
+        f"COLUMNS(* EXCLUDE ({ids}, {PROBLEM}))",
+        "minute",
+        "n",
+        minutes[0],
+        "'0'" if text else "0",
+    )
     sql = f"""
         SELECT make_timestamptz((CAST(minute AS BIGINT) + {offset}) * 60000000) AS ts,
                60.0 AS interval_s, HashFunction AS entity, HashApp AS service,
-               HashOwner AS tenant, Trigger AS kind, CAST(n AS DOUBLE) AS value
-        FROM (UNPIVOT (SELECT * FROM {scan}) ON COLUMNS(* EXCLUDE ({ids}))
-              INTO NAME minute VALUE n)
-        WHERE n > 0"""
+               HashOwner AS tenant, Trigger AS kind, CAST({n} AS DOUBLE) AS value, {PROBLEM}
+        FROM {long}
+        WHERE {n} > 0 OR {PROBLEM} IS NOT NULL"""
     return TableQuery(
         table="series",
         sql=sql,
@@ -119,6 +144,7 @@ def _invocations(path: Path, header: list[str], rejects: str) -> TableQuery:
         **reshaping(path, header, rejects),
         constants={"metric": "invocations", "unit": "count"},
         rejects=rejects,
+        checks=checks,
     )
 
 
@@ -134,23 +160,24 @@ def _summary_sql(
     """Wide statistic columns -> one row per statistic, values divided by `scale`."""
     id_cols = ", ".join(f'"{src}" AS {dst}' for dst, src in ids.items())
     stat_cols = ", ".join(f'CAST("{col}" AS DOUBLE) AS "{stat}"' for stat, col in stats.items())
+    wide = (
+        f'(SELECT {id_cols}, "{count_col}" AS n_samples, {stat_cols}, '
+        f'CAST("{count_col}" AS DOUBLE) AS "count", {PROBLEM} FROM {scan})'
+    )
+    on = f"COLUMNS(* EXCLUDE (entity, service, tenant, n_samples, {PROBLEM}))"
     return f"""
         SELECT entity, service, tenant, stat,
                CASE WHEN stat = 'count' THEN v ELSE v / {scale} END AS value,
                CASE WHEN stat = 'count' THEN 'count' ELSE {sql_str(unit)} END AS unit,
-               n_samples AS count, {extra} AS extra
-        FROM (UNPIVOT (SELECT {id_cols}, "{count_col}" AS n_samples, {stat_cols},
-                              CAST("{count_col}" AS DOUBLE) AS "count"
-                       FROM {scan})
-              ON COLUMNS(* EXCLUDE (entity, service, tenant, n_samples))
-              INTO NAME stat VALUE v)"""
+               n_samples AS count, {extra} AS extra, {PROBLEM}
+        FROM {unpivot(wide, on, "stat", "v", next(iter(stats)))}"""
 
 
 def _durations(path: Path, header: list[str], rejects: str) -> TableQuery:
     pcts = {f"p{m.group(1)}": c for c in header if (m := _DURATION_PCT.fullmatch(c))}
     stats = {"mean": "Average", "min": "Minimum", "max": "Maximum", **pcts}
-    types = {c: "DOUBLE" for c in stats.values()} | {"Count": "UBIGINT"}
-    scan = csv_scan(path, header, types, rejects)
+    types = {c: "DOUBLE" for c in stats.values()} | {"Count": WHOLE}
+    scan, checks = checked_scan(path, header, types, rejects, required=["HashFunction"])
     ids = {"entity": "HashFunction", "service": "HashApp", "tenant": "HashOwner"}
     extra = f"json_object('day', {day_of(path)})::VARCHAR"
     return TableQuery(
@@ -160,17 +187,18 @@ def _durations(path: Path, header: list[str], rejects: str) -> TableQuery:
         **reshaping(path, header, rejects),
         constants={"metric": "duration_s"},
         rejects=rejects,
+        checks=checks,
     )
 
 
 def _memory(path: Path, header: list[str], rejects: str) -> TableQuery:
     pcts = {f"p{m.group(1)}": c for c in header if (m := _MEMORY_PCT.fullmatch(c))}
     stats = {"mean": "AverageAllocatedMb", **pcts}
-    types = {c: "DOUBLE" for c in stats.values()} | {"SampleCount": "UBIGINT"}
-    scan = csv_scan(path, header, types, rejects)
+    types = {c: "DOUBLE" for c in stats.values()} | {"SampleCount": WHOLE}
     # The original file is per app; the invitro sampler's is per function (an even share).
     per_function = "HashFunction" in header
     entity = "HashFunction" if per_function else "HashApp"
+    scan, checks = checked_scan(path, header, types, rejects, required=[entity])
     ids = {"entity": entity, "service": "HashApp", "tenant": "HashOwner"}
     scope = "function_share_of_app" if per_function else "app"
     extra = f"json_object('day', {day_of(path)}, 'scope', {sql_str(scope)})::VARCHAR"
@@ -181,6 +209,7 @@ def _memory(path: Path, header: list[str], rejects: str) -> TableQuery:
         **reshaping(path, header, rejects),
         constants={"metric": "mem_gb"},
         rejects=rejects,
+        checks=checks,
     )
 
 

@@ -6,6 +6,9 @@ only within its app), the end of the invocation in seconds from the start of the
 (relative, shifted from production time) and its duration in seconds (ms precision). The start,
 stored as `ts`, is end_timestamp - duration. The trace records completed invocations only, with
 no outcome field, so `status` is `unknown`.
+
+Values are kept or rejected, never changed: every field is required (a line missing one is
+rejected as missing-field), times must be finite and put the start inside the years 1..9999.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ingest.sources.base import (
     csv_queries,
     header_has,
 )
+from ingest.sources.checks import PROBLEM, seconds_in_range, ts_from_seconds
 
 NAME = "azure_functions_2021"
 COLUMNS = ("app", "func", "end_timestamp", "duration")
@@ -35,8 +39,8 @@ def sniff(head: bytes, name: str) -> bool:
 def _select(header: list[str], scan: str) -> str:
     # Rounded to whole µs so that float noise in end - duration cannot shift ts by 1 µs.
     return f"""
-        SELECT make_timestamptz(CAST(round((end_timestamp - duration) * 1e6) AS BIGINT)) AS ts,
-               func AS service, app AS tenant, duration AS duration_s
+        SELECT {ts_from_seconds("end_timestamp - duration")} AS ts,
+               func AS service, app AS tenant, duration AS duration_s, {PROBLEM}
         FROM {scan}"""
 
 
@@ -52,6 +56,8 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         select=_select,
         constants={"status": "unknown"},
         in_file_order=True,
+        keys=COLUMNS,
+        checks=[seconds_in_range("end_timestamp - duration", "end_timestamp")],
     )
 
 

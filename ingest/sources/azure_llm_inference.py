@@ -4,6 +4,15 @@ Both releases are CSV with TIMESTAMP, ContextTokens, GeneratedTokens, one file p
 (`_conv` conversation, `_code` coding). They differ only in the timestamp: 2023 writes seven
 fractional digits and no zone (`2023-11-16 18:15:46.6805900`, UTC); 2024 mixes
 `2024-05-10 00:00:00.009930+00:00` with `2024-05-12 00:00:00+00:00`.
+
+Values are kept or rejected, never changed:
+- 2023 timestamps are read with the release's exact layout (`%Y-%m-%d %H:%M:%S` and a
+  fraction): a row with a zone, or any other layout, is rejected with its line (the format
+  declares no zone, so a zoned value is not what the file claims to be). Digits below the
+  microsecond (the 7th, 0 throughout the release) do not fit the lake's µs resolution.
+- 2024 timestamps carry zones and are converted to UTC exactly (TIMESTAMPTZ).
+- Token counts are whole numbers >= 0: '10.5', '1e3' or '-5' are rejected with their line,
+  never rounded; a time outside the years 1..9999 and a row without a timestamp too.
 """
 
 from __future__ import annotations
@@ -16,13 +25,13 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
-    csv_scan,
     head_lines,
     header_has,
     require_columns,
     slug,
     stem,
 )
+from ingest.sources.checks import PROBLEM, WHOLE, checked_scan
 
 COLUMNS = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
 EXPECTS = "a CSV with header TIMESTAMP,ContextTokens,GeneratedTokens"
@@ -54,30 +63,36 @@ def sniff_2024(head: bytes, name: str) -> bool:
     return header_has(head, COLUMNS) and _has_zone(_first_timestamp(head))
 
 
+# The 2023 release's one layout: any other (a zone, no fraction) is a rejected line.
+FORMAT_2023 = "%Y-%m-%d %H:%M:%S.%n"
+
+
 def _reader(
-    ts_type: str, ts_expr: str, source: str
+    ts_type: str, ts_expr: str, source: str, ts_format: str | None = None
 ) -> Callable[[Sequence[Path], ReadContext], Iterator[TableQuery]]:
     def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         for path in paths:
             header = require_columns(path, EXPECTS, COLUMNS, source)
             rejects = ctx.rejects_table()
-            # UBIGINT makes a negative token count a rejected line with its line number.
-            scan = csv_scan(
+            scan, checks = checked_scan(
                 path,
                 header,
-                {"TIMESTAMP": ts_type, "ContextTokens": "UBIGINT", "GeneratedTokens": "UBIGINT"},
+                {"TIMESTAMP": ts_type, "ContextTokens": WHOLE, "GeneratedTokens": WHOLE},
                 rejects,
+                required=["TIMESTAMP"],
+                timestamp_format=ts_format,
             )
             service = _service(path)
             yield TableQuery(
                 table="requests",
                 sql=f"SELECT {ts_expr} AS ts, ContextTokens AS input_tokens, "
-                f"GeneratedTokens AS output_tokens FROM {scan}",
+                f"GeneratedTokens AS output_tokens, {PROBLEM} FROM {scan}",
                 files=(path,),
                 # The files record no outcome: a request's status is unknown, not ok.
                 constants={"service": service, "kind": service, "status": "unknown"},
                 rejects=rejects,
                 in_file_order=True,
+                checks=checks,
             )
 
     return read
@@ -107,7 +122,9 @@ SOURCE_2023 = Source(
     time_origin="absolute",
     sniff=sniff_2023,
     columns=COLUMNS,
-    read=_reader("TIMESTAMP", "make_timestamptz(epoch_us(TIMESTAMP))", "azure_llm_2023"),
+    read=_reader(
+        "TIMESTAMP", "make_timestamptz(epoch_us(TIMESTAMP))", "azure_llm_2023", FORMAT_2023
+    ),
     trace_name=_trace_name("2023"),
 )
 

@@ -16,7 +16,10 @@ same VM (short/eastus/B8ms VM 300 ran Redis on 2023-07-02 and Stress-NG on 2024-
 per-VM join across benchmarks is only meaningful for `lifespan = 'long'`.
 
 `run` numbers a VM's runs of one benchmark metric by start time, from 1. `starttime` carries no
-zone and is read as UTC; its resolution is 10 ms. `runtime` (test duration, s) and the raw VM id
+zone and is read as UTC (a value that does carry one is converted to UTC exactly); its
+resolution is 10 ms. Values are kept or rejected, never changed: a row without starttime or
+VM_id, a nan/inf value or runtime, or a time outside the years 1..9999 is rejected with its
+line. `runtime` (test duration, s) and the raw VM id
 go to `extra`.
 """
 
@@ -35,17 +38,18 @@ from ingest.sources.base import (
     Source,
     TableQuery,
     csv_header,
-    csv_scan,
     head_lines,
     require_columns,
     slug,
     sql_str,
     stem,
 )
+from ingest.sources.checks import PROBLEM, RowChecks, checked_scan
 
 NAME = "azure_vm_noise_2024"
 COLUMNS = ("value", "runtime", "starttime", "VM_id")
-TYPES = {"value": "DOUBLE", "runtime": "DOUBLE", "starttime": "TIMESTAMP", "VM_id": "VARCHAR"}
+# TIMESTAMPTZ: a zone-less starttime is UTC, a zoned one is converted (TIMESTAMP drops it).
+TYPES = {"value": "DOUBLE", "runtime": "DOUBLE", "starttime": "TIMESTAMPTZ", "VM_id": "VARCHAR"}
 LAYOUT = (
     "test_suite=<suite>/test_name=<test>/vm_lifespan=<short|long>/vm_region=<region>/"
     "vm_sku=<sku>/unit=<unit>.csv"
@@ -158,19 +162,32 @@ def _partitions_sql(parts: dict[Path, Partition]) -> str:
     )
 
 
-def _query(parts: dict[Path, Partition], header: list[str], rejects: str) -> str:
-    scan = csv_scan(list(parts), header, TYPES, rejects, filename="true", hive_partitioning="false")
+def _query(parts: dict[Path, Partition], header: list[str], rejects: str) -> tuple[str, RowChecks]:
+    scan, checks = checked_scan(
+        list(parts),
+        header,
+        TYPES,
+        rejects,
+        required=["starttime", "VM_id"],
+        filename=True,
+        hive_partitioning="false",
+    )
     # LEFT JOIN: a row whose file name did not match keeps NULL metric and is then rejected
-    # by the missing-metric rule, never dropped.
-    return f"""
-    SELECT make_timestamptz(epoch_us(r.starttime)) AS ts,
+    # by the missing-metric rule, never dropped. Rejected lines are numbered apart, so they
+    # never shift the run numbers of the others.
+    return (
+        f"""
+    SELECT r.starttime AS ts,
            p.vm_prefix || r."VM_id" AS subject,
            p.benchmark, p.metric, r."value" AS value, p.unit,
-           row_number() OVER (PARTITION BY r.filename, r."VM_id"
+           row_number() OVER (PARTITION BY r.filename, r."VM_id", r.{PROBLEM}
                               ORDER BY r.starttime, r."value", r.runtime) AS run,
            p.sku, p.region, p.lifespan,
-           json_object('vm_id', r."VM_id", 'runtime_s', r.runtime)::VARCHAR AS extra
-    FROM {scan} AS r LEFT JOIN {_partitions_sql(parts)} USING (filename)"""
+           json_object('vm_id', r."VM_id", 'runtime_s', r.runtime)::VARCHAR AS extra,
+           r.{PROBLEM}
+    FROM {scan} AS r LEFT JOIN {_partitions_sql(parts)} USING (filename)""",
+        checks,
+    )
 
 
 def _chunks(parts: dict[Path, Partition]) -> Iterator[dict[Path, Partition]]:
@@ -197,11 +214,13 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
     for layout, parts in groups.items():
         for chunk in _chunks(parts):
             rejects = ctx.rejects_table()
+            sql, checks = _query(chunk, list(layout), rejects)
             yield TableQuery(
                 table="measurements",
-                sql=_query(chunk, list(layout), rejects),
+                sql=sql,
                 files=tuple(chunk),
                 rejects=rejects,
+                checks=checks,
             )
 
 

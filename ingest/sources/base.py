@@ -16,13 +16,16 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from ingest.errors import CorruptFile, EmptyFile, MissingColumns
 from ingest.problems import Rejected
 from ingest.records import RecordRule
+
+if TYPE_CHECKING:
+    from ingest.sources.checks import Check, RowChecks
 
 HEAD_BYTES = 64 * 1024
 
@@ -56,6 +59,10 @@ class TableQuery:
     # these files, or their records are not lines (the source says why).
     accounting: str = "rows"
     count_scan: str | None = None
+    # The per-row rules of a checked scan (ingest/sources/checks.py). When the query selects
+    # `_problem`, its non-NULL rows stand for rejected input lines: the lake drops them, and
+    # `checks.locate` names those lines (with `checks.relabel` for the reader's own rejects).
+    checks: RowChecks | None = None
 
 
 class ReadContext:
@@ -233,24 +240,35 @@ def csv_queries(
     constants: dict[str, str] | Callable[[Path], dict[str, str]] | None = None,
     in_file_order: bool = False,
     reshapes: bool = False,
+    keys: Sequence[str] = (),
+    checks: Sequence[Check] = (),
 ) -> Iterator[TableQuery]:
     """One TableQuery per CSV file with a header: the shape most sources have.
 
-    `select(header, scan)` returns the SELECT over `scan`, the typed `read_csv` call of the
-    file; the header is passed for sources whose columns vary between releases. `constants`
-    may depend on the file (a cluster named by the file's folder, say). `reshapes`: the
-    SELECT does not give one row per line (it groups, unpivots or filters).
+    `select(header, scan)` returns the SELECT over `scan`, the checked read of the file
+    (`checks.checked_scan`: `types` may say WHOLE or SIGNED, and the relation has `_problem`,
+    which the SELECT passes on); the header is passed for sources whose columns vary between
+    releases. `keys` are fields no row may leave empty, `checks` the source's own row rules.
+    `constants` may depend on the file (a cluster named by the file's folder, say).
+    `reshapes`: the SELECT does not give one row per line (it groups, unpivots or filters).
     """
+    # Imported here: checks.py builds on this module's helpers.
+    from ingest.sources.checks import checked_scan
+
     for path in paths:
         header = require_columns(path, expects, required, source)
         rejects = ctx.rejects_table()
+        present = [k for k in keys if k in header]
+        mine = [c for c in checks if c.column in header]
+        scan, spec = checked_scan(path, header, types, rejects, required=present, checks=mine)
         yield TableQuery(
             table=table,
-            sql=select(header, csv_scan(path, header, types, rejects)),
+            sql=select(header, scan),
             files=(path,),
             constants=constants(path) if callable(constants) else dict(constants or {}),
             rejects=rejects,
             in_file_order=in_file_order,
+            checks=spec,
             **(reshaping(path, header, rejects) if reshapes else {}),
         )
 

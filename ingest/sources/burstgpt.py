@@ -4,6 +4,10 @@ CSV `Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type` (rele
 with `Session ID,Elapsed time` after Timestamp in release 3. Timestamps are seconds from the start
 of the trace at 1 s resolution. A response of zero tokens is a failed request.
 
+Values are kept or rejected, never changed: token counts must be whole numbers >= 0 (10.5 is
+rejected with its line, not rounded); a row without a Timestamp, a non-finite Timestamp or
+Elapsed time, or a Timestamp that puts the request outside the years 1..9999 is rejected too.
+
 No real rows are available in this repository's sample set: the adapter is tested on a fixture
 written to the published schema (tests/fixtures/burstgpt_schema_fixture.csv).
 """
@@ -23,6 +27,7 @@ from ingest.sources.base import (
     slug,
     stem,
 )
+from ingest.sources.checks import PROBLEM, WHOLE, seconds_in_range, ts_from_seconds
 
 REQUIRED = ("Timestamp", "Model", "Request tokens", "Response tokens", "Log Type")
 TYPES = {
@@ -30,9 +35,9 @@ TYPES = {
     "Session ID": "VARCHAR",
     "Elapsed time": "DOUBLE",
     "Model": "VARCHAR",
-    "Request tokens": "UBIGINT",
-    "Response tokens": "UBIGINT",
-    "Total tokens": "UBIGINT",
+    "Request tokens": WHOLE,
+    "Response tokens": WHOLE,
+    "Total tokens": WHOLE,
     "Log Type": "VARCHAR",
 }
 EXPECTS = "a CSV with header Timestamp,[Session ID,Elapsed time,]Model,Request tokens,..."
@@ -52,7 +57,7 @@ def _select(header: list[str], scan: str) -> str:
         else "json_object(" + ", ".join(f"'{c}', \"{c}\"" for c in unknown) + ")::VARCHAR"
     )
     return f"""
-        SELECT make_timestamptz(CAST(round("Timestamp" * 1e6) AS BIGINT)) AS ts,
+        SELECT {ts_from_seconds('"Timestamp"')} AS ts,
                "Model" AS service,
                {session} AS session,
                CASE "Log Type" WHEN 'Conversation log' THEN 'conversation'
@@ -62,7 +67,7 @@ def _select(header: list[str], scan: str) -> str:
                {elapsed} AS duration_s,
                CASE WHEN "Response tokens" = 0 THEN 'failed' ELSE 'ok' END AS status,
                CASE WHEN "Response tokens" = 0 THEN 'Response tokens = 0' END AS status_raw,
-               {extra} AS extra
+               {extra} AS extra, {PROBLEM}
         FROM {scan}"""
 
 
@@ -77,6 +82,8 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         table="requests",
         select=_select,
         in_file_order=True,
+        keys=["Timestamp"],
+        checks=[seconds_in_range('"Timestamp"', "Timestamp")],
     )
 
 

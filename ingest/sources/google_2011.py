@@ -27,6 +27,11 @@ UPDATE_* < EVICT/FAIL/FINISH/KILL/LOST, the order of one lifecycle):
   given, so its submit_ts is NULL (and start_ts too unless the first event is a SCHEDULE).
 CPU, memory and disk requests are normalized to the largest machine (unitless): they go to
 `extra` (the last value given), with the task's priority, machine and retry counts.
+
+Values are kept or rejected, never changed: every integer field must be plain whole digits
+(the microsecond clock exactly, up to the 2^63-1 sentinel), an event needs its time, job id,
+(task index) and event type, requests must be finite, and a time must land within the years
+1..9999. A rejected event line never takes part in its job's lifecycle.
 """
 
 from __future__ import annotations
@@ -40,11 +45,11 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
-    csv_scan,
     head_lines,
     require_fields,
     reshaping,
 )
+from ingest.sources.checks import PROBLEM, WHOLE, WHOLE64, checked_scan, micros_in_range
 
 CITATION = (
     'Reiss, Wilkes, Hellerstein, "Google cluster-usage traces: format + schema", Google Inc., '
@@ -76,18 +81,19 @@ TASK_COLUMNS = (
     "different_machines",
 )
 TYPES = {
-    "timestamp": "UBIGINT",
-    "missing_info": "UTINYINT",
-    "job_id": "UBIGINT",
-    "task_index": "UBIGINT",
-    "machine_id": "UBIGINT",
-    "event_type": "UTINYINT",
-    "scheduling_class": "UTINYINT",
-    "priority": "UTINYINT",
+    # Microseconds up to the 2^63-1 sentinel: plain digits, exact to the last one.
+    "timestamp": WHOLE64,
+    "missing_info": WHOLE,
+    "job_id": WHOLE,
+    "task_index": WHOLE,
+    "machine_id": WHOLE,
+    "event_type": WHOLE,
+    "scheduling_class": WHOLE,
+    "priority": WHOLE,
     "cpu_request": "DOUBLE",
     "memory_request": "DOUBLE",
     "disk_request": "DOUBLE",
-    "different_machines": "UTINYINT",
+    "different_machines": WHOLE,
 }
 JOB_EXPECTS = (
     "header-less Google 2011 job_events CSV parts (part-NNNNN-of-00500.csv.gz), 8 fields: "
@@ -179,6 +185,14 @@ def _us(raw: str) -> str:
     return f"CASE WHEN {sentinel} THEN NULL ELSE {raw}::BIGINT - {OFFSET_US} END"
 
 
+# A time the lake can hold, once shifted; the two sentinels stand for "no time".
+TIME_IN_RANGE = micros_in_range(
+    f"CASE WHEN timestamp = 0 OR timestamp >= {AFTER_END} THEN 0 "
+    f"ELSE timestamp::BIGINT - {OFFSET_US} END",
+    "timestamp",
+)
+
+
 def _names(expr: str) -> str:
     names = ", ".join(f"'{n}'" for n in EVENT_NAMES)
     return f"coalesce([{names}][{expr} + 1], 'EVENT_' || {expr})"
@@ -193,8 +207,10 @@ _TIE = "CASE event_type WHEN 0 THEN 0 WHEN 1 THEN 1 WHEN 7 THEN 2 WHEN 8 THEN 2 
 
 
 def lifecycle_sql(scan: str, keys: Sequence[str], aggregates: str) -> str:
-    """One row per `keys` with the lifecycle columns (raw µs) plus `aggregates`."""
-    key_list = ", ".join(keys)
+    """One row per `keys` with the lifecycle columns (raw µs) plus `aggregates`.
+
+    Rejected lines (`_problem`) group apart, so they never reach a job's lifecycle."""
+    key_list = ", ".join([*keys, PROBLEM])
     return f"""
     WITH events AS (
         SELECT *, {_TIE} AS tie FROM {scan}
@@ -230,7 +246,8 @@ def _final(job_id: str, lifecycle: str, extra: str) -> str:
            (end_us - start_us) / 1e6 AS run_s,
            {_STATUS} AS status,
            {_names("last_ev")} AS status_raw,
-           json_object({extra})::VARCHAR AS extra
+           json_object({extra})::VARCHAR AS extra,
+           {PROBLEM}
     FROM ({lifecycle})"""
 
 
@@ -281,9 +298,19 @@ def _reader(
         for path in files:
             require_fields(path, len(columns), expects, source)
         rejects = ctx.rejects_table()
-        # quote='' : hashed names are base64 and never quoted; a stray quote must not
+        keys = [c for c in ("timestamp", "job_id", "task_index", "event_type") if c in columns]
+        # quote=None: hashed names are base64 and never quoted; a stray quote must not
         # swallow the following lines.
-        scan = csv_scan(files, columns, TYPES, rejects, header=False, quote="''")
+        scan, checks = checked_scan(
+            files,
+            columns,
+            TYPES,
+            rejects,
+            header=False,
+            quote=None,
+            required=keys,
+            checks=[TIME_IN_RANGE],
+        )
         yield TableQuery(
             table="jobs",
             sql=sql(scan),
@@ -291,6 +318,7 @@ def _reader(
             **reshaping(files, columns, rejects, header=False, quote="''"),
             constants={"job_type": job_type},
             rejects=rejects,
+            checks=checks,
         )
 
     return read

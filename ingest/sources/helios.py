@@ -4,8 +4,13 @@ Published layout (S-Lab-System-Group/HeliosData README): `data/<Cluster>/cluster
 `job_id,user,vc,gpu_num,cpu_num,node_num,state,submit_time,start_time,end_time,duration,queue`.
 Clusters: Earth, Saturn, Uranus, Venus. Times are zone-less wall clock (`2020-06-09 18:41:01`);
 the README does not name the zone (the clusters are in China, probably UTC+8), so they are
-stored as written, as if UTC. Durations are recomputed from the timestamps (1 s resolution),
-falling back to the published `duration`/`queue` (seconds) when a timestamp is missing.
+stored as written, as if UTC; a value that does carry a zone (`+08:00`) is converted to UTC
+exactly. Durations are recomputed from the timestamps (1 s resolution), falling back to the
+published `duration`/`queue` (seconds) when a timestamp is missing.
+
+Values are kept or rejected, never changed: GPU, CPU and node counts must be whole numbers
+>= 0 (a fractional count is rejected with its line, not rounded); a row without job_id, a
+time outside the years 1..9999 and a nan/inf duration are rejected too.
 
 `state` is Slurm's: COMPLETED, CANCELLED, FAILED, TIMEOUT, NODE_FAIL (the README counts the last
 two as failures; here TIMEOUT keeps its own status) and one SUSPENDED in Uranus (unknown).
@@ -31,6 +36,7 @@ from ingest.sources.base import (
     sql_str,
     stem,
 )
+from ingest.sources.checks import PROBLEM, WHOLE
 
 REQUIRED = (
     "job_id",
@@ -47,13 +53,14 @@ TYPES = {
     "job_id": "VARCHAR",
     "user": "VARCHAR",
     "vc": "VARCHAR",
-    "gpu_num": "UBIGINT",
-    "cpu_num": "UBIGINT",
-    "node_num": "UBIGINT",
+    "gpu_num": WHOLE,
+    "cpu_num": WHOLE,
+    "node_num": WHOLE,
     "state": "VARCHAR",
-    "submit_time": "TIMESTAMP",
-    "start_time": "TIMESTAMP",
-    "end_time": "TIMESTAMP",
+    # TIMESTAMPTZ: a zone-less time is UTC, a zoned one is converted (TIMESTAMP drops it).
+    "submit_time": "TIMESTAMPTZ",
+    "start_time": "TIMESTAMPTZ",
+    "end_time": "TIMESTAMPTZ",
     "duration": "DOUBLE",
     "queue": "DOUBLE",
 }
@@ -107,22 +114,18 @@ def cluster(path: Path) -> str:
 
 
 def _sql(header: list[str], scan: str) -> str:
-    def ts(col: str) -> str:
-        return f"make_timestamptz(epoch_us({col}))"
-
     queue = "queue" if "queue" in header else "NULL"
     duration = "duration" if "duration" in header else "NULL"
     known = {"vc": "vc", "node_num": "node_num"}
     known |= {c: quote(c) for c in header if c not in TYPES}
     return f"""
         SELECT job_id, "user" AS tenant,
-               {ts("submit_time")} AS submit_ts, {ts("start_time")} AS start_ts,
-               {ts("end_time")} AS end_ts,
+               submit_time AS submit_ts, start_time AS start_ts, end_time AS end_ts,
                coalesce({seconds_between("submit_time", "start_time")}, {queue}) AS queue_s,
                coalesce({seconds_between("start_time", "end_time")}, {duration}) AS run_s,
                gpu_num AS num_gpus, cpu_num AS num_cpus,
                {slurm_status("state")} AS status, state AS status_raw,
-               {extra_json(header, known)} AS extra
+               {extra_json(header, known)} AS extra, {PROBLEM}
         FROM {scan}"""
 
 
@@ -137,6 +140,7 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         table="jobs",
         select=_sql,
         constants=lambda path: {"cluster": cluster(path)},
+        keys=["job_id"],
     )
 
 

@@ -20,6 +20,11 @@ A function is `funcName---userID---poolName` (pool = podID without its trailing 
 the release's other tables. When `df_funcID_runtime_triggerType.csv` (Region 2 only) is ingested
 with the cold starts, Region 2 rows get its runtime and trigger type.
 
+Values are kept or rejected, never changed: a 2023 line needs its time and a 2025 line its
+time and podID; `day` must be a whole number, every value a finite number (a literal nan or
+inf is rejected with its line, an empty cell is not a value), and every time must land within
+the years 1..9999.
+
 No real rows are available here: both sources are tested on fixtures written to the published
 schemas (tests/fixtures/huawei_2023, tests/fixtures/huawei_2025).
 """
@@ -38,13 +43,20 @@ from ingest.sources.base import (
     Source,
     TableQuery,
     csv_header,
-    csv_scan,
     head_lines,
     header_has,
     read_head,
     require_columns,
     reshaping,
     sql_str,
+)
+from ingest.sources.checks import (
+    PROBLEM,
+    WHOLE,
+    checked_scan,
+    seconds_in_range,
+    ts_from_seconds,
+    unpivot,
 )
 
 # ---------------------------------------------------------------- 2023: per-function series
@@ -119,19 +131,34 @@ def read_2023(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
                 f"number); found {', '.join(repr(b) for b in bad[:5])}."
             )
         rejects = ctx.rejects_table()
-        types = {c: "DOUBLE" for c in header} | {"day": "UBIGINT"}
-        scan = csv_scan(path, header, types, rejects)
+        types = {c: "DOUBLE" for c in header} | {"day": WHOLE}
+        scan, checks = checked_scan(
+            path,
+            header,
+            types,
+            rejects,
+            required=["time"],
+            checks=[seconds_in_range("time", "time")],
+        )
+        # Empty cells are skipped, zeros kept; a rejected line stays one row for the lake.
+        long = unpivot(
+            f"(SELECT * FROM {scan})",
+            f"COLUMNS(* EXCLUDE (day, time, {PROBLEM}))",
+            "function",
+            "v",
+            _functions(header)[0],
+        )
         yield TableQuery(
             table="series",
             sql=f"""
-            SELECT make_timestamptz(CAST(round(time * 1e6) AS BIGINT)) AS ts,
+            SELECT {ts_from_seconds("time")} AS ts,
                    {interval} AS interval_s, function AS entity, function AS service,
-                   v / {metric.divide_by} AS value
-            FROM (UNPIVOT (SELECT * FROM {scan}) ON COLUMNS(* EXCLUDE (day, time))
-                  INTO NAME function VALUE v)""",
+                   v / {metric.divide_by} AS value, {PROBLEM}
+            FROM {long}""",
             files=(path,),
             constants={"metric": metric.name, "unit": metric.unit},
             rejects=rejects,
+            checks=checks,
             **reshaping(path, header, rejects),
         )
 
@@ -184,7 +211,7 @@ COLD_START_COLUMNS = (
     "podID",
 )
 COLD_START_TYPES = {
-    "day": "UBIGINT",
+    "day": WHOLE,
     "time": "DOUBLE",
     "totalCost_cold_start": "DOUBLE",
     "podAllocationCost": "DOUBLE",
@@ -232,10 +259,17 @@ def _cold_starts(path: Path, runtime_files: list[Path], rejects: str) -> TableQu
     header = require_columns(path, EXPECTS_2025, COLD_START_COLUMNS, NAME_2025)
     region = _region(path)
     join, runtime, trigger, cpu_request = _runtime_join(runtime_files, region)
-    scan = csv_scan(path, header, COLD_START_TYPES, rejects)
+    scan, checks = checked_scan(
+        path,
+        header,
+        COLD_START_TYPES,
+        rejects,
+        required=["time", "podID"],
+        checks=[seconds_in_range("time", "time")],
+    )
     region_sql = sql_str(region) if region else "NULL"
     sql = f"""
-        SELECT make_timestamptz(CAST(round(cs.time * 1e6) AS BIGINT)) AS ts,
+        SELECT {ts_from_seconds("cs.time")} AS ts,
                concat_ws('---', cs.funcName, cs.userID, cs.pool) AS service,
                cs.userID AS tenant, {region_sql} AS region,
                {runtime} AS runtime, {trigger} AS trigger, cs.podID AS pod_id,
@@ -245,11 +279,12 @@ def _cold_starts(path: Path, runtime_files: list[Path], rejects: str) -> TableQu
                json_object('request_id', cs.requestID, 'cluster', cs.clusterName,
                            'day', cs.day, 'func_name', cs.funcName, 'pool', cs.pool,
                            'cpu_request_millicores', TRY_CAST({cpu_request} AS DOUBLE))::VARCHAR
-                   AS extra
+                   AS extra,
+               cs.{PROBLEM}
         FROM (SELECT *, nullif(regexp_extract(podID, '^(.*)-[0-9]+$', 1), '') AS pool
               FROM {scan}) cs
         {join}"""
-    return TableQuery(table="cold_starts", sql=sql, files=(path,), rejects=rejects)
+    return TableQuery(table="cold_starts", sql=sql, files=(path,), rejects=rejects, checks=checks)
 
 
 def read_2025(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:

@@ -4,14 +4,21 @@
 "hash_ids": [block ids]}`. Each hash id names one 512-token prefix block; equal ids across
 requests are reusable KV-cache blocks, so they are kept as a list column for prefix-reuse
 analysis.
+
+Values are kept or rejected, never changed: timestamps and lengths must be whole numbers >= 0
+(JSON floats are read exactly, so 10.0 is 10 and 10.5 is rejected with its line, never
+rounded), below 2^63, with the time inside the years 1..9999; hash ids must be 64-bit
+integers. A UTF-8 byte-order mark before the first line is skipped.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import math
 import zlib
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,6 +28,7 @@ from ingest.errors import CorruptFile, EmptyFile
 from ingest.problems import Rejected
 from ingest.records import JSON_LINES
 from ingest.sources.base import ReadContext, Source, TableQuery, head_lines, is_gzip, slug, stem
+from ingest.sources.checks import LAST_US
 
 BLOCK_TOKENS = 512
 BATCH_ROWS = 50_000
@@ -54,14 +62,20 @@ def _open(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
+INT64 = 2**63
+
+
 def _count(value: Any) -> int | None:
-    """A non-negative integer token count or millisecond time, else None."""
+    """A non-negative integer token count or millisecond time, else None.
+
+    JSON floats arrive as Decimal (json.loads(parse_float=Decimal)), so 10.0 is 10 and
+    10.0000000000000001 is not a whole number: nothing is rounded on the way."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)
     if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value.is_integer() and value >= 0:
-        return int(value)
+        return value if 0 <= value < INT64 else None
     return None
 
 
@@ -71,16 +85,24 @@ def _problem(record: Any) -> tuple[str, str] | None:
     for f in FIELDS:
         if f not in record or record[f] is None:
             return "missing-field", f"field '{f}' is missing"
-        if _count(record[f]) is None:
-            v = record[f]
-            if isinstance(v, int | float) and not isinstance(v, bool) and v < 0:
+        v = record[f]
+        if _count(v) is None:
+            if isinstance(v, float) and not math.isfinite(v):
+                return "non-finite-number", f"'{f}' is {v}; expected a whole number"
+            if isinstance(v, int | Decimal) and not isinstance(v, bool) and v < 0:
                 return "negative-count", f"'{f}' is {v}; it must be >= 0"
+            if isinstance(v, int) and not isinstance(v, bool):
+                return "unparsable-value", f"'{f}' is {v}; too large for a 64-bit whole number"
             return "unparsable-value", f"'{f}' is {v!r}; expected a whole number"
+    ms = _count(record["timestamp"]) or 0
+    if ms * 1000 > LAST_US:
+        return "out-of-range-timestamp", f"'timestamp' is {ms} ms; that is past the year 9999"
     ids = record.get("hash_ids")
     if ids is not None and not (
-        isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+        isinstance(ids, list)
+        and all(isinstance(i, int) and not isinstance(i, bool) and -INT64 <= i < INT64 for i in ids)
     ):
-        return "unparsable-value", "'hash_ids' must be a list of integers"
+        return "unparsable-value", "'hash_ids' must be a list of 64-bit integers"
     return None
 
 
@@ -99,11 +121,13 @@ def _batches(path: Path, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
         with _open(path) as f:
             for line_no, raw in enumerate(f, start=1):
                 text = raw.decode("utf-8", errors="replace").strip()
+                if line_no == 1:
+                    text = text.removeprefix("\ufeff")  # a byte-order mark is not JSON
                 if not text:
                     continue
                 seen += 1
                 try:
-                    record = json.loads(text)
+                    record = json.loads(text, parse_float=Decimal)
                 except ValueError as e:
                     ctx.reject(Rejected(str(path), line_no, "malformed-line", str(e), text[:500]))
                     continue

@@ -16,7 +16,8 @@ notebook's choice); the last attempt's count, the number of attempts and the fir
 servers go to `extra` with `vc`. A job without attempts has no start, end or GPUs; a last attempt
 without `end_time` was still running at the snapshot. Times are zone-less; the release's
 utilization files are in US Pacific time, so these probably are too, but it is not stated: they
-are stored as written, as if UTC.
+are stored as written, as if UTC; a time that carries a zone is converted to UTC exactly.
+Times are parsed by Python's datetime, so one outside the years 1..9999 is a rejected record.
 
 No real rows are available in this repository's sample set: the adapter is tested on a fixture
 written to the published schema (tests/fixtures/philly/).
@@ -90,9 +91,10 @@ def sniff(head: bytes, name: str) -> bool:
 
 
 def _open(path: Path) -> IO[str]:
+    # utf-8-sig: a byte-order mark before the array is not part of the JSON.
     if is_gzip(path):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return path.open(encoding="utf-8", errors="replace")
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
+    return path.open(encoding="utf-8-sig", errors="replace")
 
 
 def _elements(path: Path, f: IO[str]) -> Iterator[tuple[int, Any]]:
@@ -148,7 +150,12 @@ def _time_us(value: Any, field: str) -> int | None:
         raise BadRecord(
             "unparsable-value", f"'{field}' is {value!r}; expected YYYY-MM-DD HH:MM:SS"
         ) from None
-    t = t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
+    try:
+        t = t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
+    except OverflowError:  # 0001-01-01 00:00+05:00 is in year 0 once in UTC
+        raise BadRecord(
+            "out-of-range-timestamp", f"'{field}' is {value!r}; outside the years 1 to 9999"
+        ) from None
     return (t - EPOCH) // timedelta(microseconds=1)
 
 

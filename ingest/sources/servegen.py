@@ -19,6 +19,10 @@ from production logs, in `data/<category>/<model>/` (one trace per folder, e.g.
   ever evaluated as code.
 
 Times are relative (anchored at 1970-01-01 UTC); entities are `client-<n>`.
+
+Values are kept or rejected, never changed: a trace line needs its window start, a whole
+number of seconds that lands within the years 1..9999; rate, CV and fit parameters must be
+finite numbers. A rejected line gives no series row and no fit.
 """
 
 from __future__ import annotations
@@ -39,16 +43,24 @@ from ingest.sources.base import (
     ReadContext,
     Source,
     TableQuery,
-    csv_scan,
     head_lines,
     require_fields,
     reshaping,
     slug,
 )
+from ingest.sources.checks import (
+    PROBLEM,
+    WHOLE,
+    RowChecks,
+    checked_scan,
+    seconds_in_range,
+    ts_from_seconds,
+    unpivot,
+)
 
 TRACE_COLUMNS = ("timestamp", "rate", "cv", "pat_name", "pat_arg1", "pat_arg2")
 TRACE_TYPES = {
-    "timestamp": "UBIGINT",
+    "timestamp": WHOLE,
     "rate": "DOUBLE",
     "cv": "DOUBLE",
     "pat_name": "VARCHAR",
@@ -90,7 +102,7 @@ def sniff(head: bytes, name: str) -> bool:
         lines = head_lines(head, 1)
         return bool(lines) and _is_trace_line(lines[0])
     if _DATASET_FILE.search(name):
-        return bool(_DATASET_HEAD.match(head))
+        return bool(_DATASET_HEAD.match(head.removeprefix(b"\xef\xbb\xbf")))
     return False
 
 
@@ -158,7 +170,8 @@ def _line_of(text: str, window: str, field: str | None = None) -> int | None:
 
 
 def _load(path: Path) -> tuple[str, Any]:
-    text = path.read_text(encoding="utf-8", errors="replace")
+    # utf-8-sig: a byte-order mark is not part of the JSON.
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
     try:
         return text, json.loads(text)
     except ValueError as e:
@@ -226,16 +239,18 @@ def _client(filename_col: str) -> str:
 
 
 def _series_sql(scan: str) -> str:
-    return f"""
-    SELECT make_timestamptz(CAST(start_s AS BIGINT) * 1000000) AS ts,
-           {float(WINDOW_S)} AS interval_s, entity, metric, value,
-           CASE metric WHEN 'request_rate' THEN 'req/s' ELSE 'dimensionless' END AS unit
-    FROM (UNPIVOT (
+    wide = f"""(
         SELECT {_client("filename")} AS entity, "timestamp" AS start_s,
                rate AS request_rate,
-               CASE WHEN pat_name IS NOT NULL THEN cv END AS inter_arrival_cv
-        FROM {scan})
-      ON request_rate, inter_arrival_cv INTO NAME metric VALUE value)"""
+               CASE WHEN pat_name IS NOT NULL THEN cv END AS inter_arrival_cv, {PROBLEM}
+        FROM {scan})"""
+    long = unpivot(wide, "request_rate, inter_arrival_cv", "metric", "value", "request_rate")
+    return f"""
+    SELECT {ts_from_seconds("start_s")} AS ts,
+           {float(WINDOW_S)} AS interval_s, entity, metric, value,
+           CASE metric WHEN 'request_rate' THEN 'req/s' ELSE 'dimensionless' END AS unit,
+           {PROBLEM}
+    FROM {long}"""
 
 
 def _fits_sql(scan: str) -> str:
@@ -252,7 +267,8 @@ def _fits_sql(scan: str) -> str:
     FROM (UNPIVOT (
         SELECT {_client("filename")} AS entity, "timestamp" AS start_s, pat_name,
                pat_arg1 AS arg1, pat_arg2 AS arg2
-        FROM {scan} WHERE pat_name IS NOT NULL)
+        -- A rejected line is reported by the series query; it gives no fit here.
+        FROM {scan} WHERE pat_name IS NOT NULL AND {PROBLEM} IS NULL)
       ON arg1, arg2 INTO NAME arg VALUE value)"""
 
 
@@ -265,20 +281,32 @@ def _folder_queries(folder: list[Path], ctx: ReadContext) -> Iterator[TableQuery
         for p in traces:
             require_fields(p, len(TRACE_COLUMNS), EXPECTS, "servegen")
         rejects = ctx.rejects_table()
-        scan = csv_scan(traces, TRACE_COLUMNS, TRACE_TYPES, rejects, header=False, filename="true")
+
+        def scan_of(rejects: str) -> tuple[str, RowChecks]:
+            return checked_scan(
+                traces,
+                TRACE_COLUMNS,
+                TRACE_TYPES,
+                rejects,
+                header=False,
+                filename=True,
+                required=["timestamp"],
+                checks=[seconds_in_range('"timestamp"', "timestamp")],
+            )
+
+        scan, checks = scan_of(rejects)
         yield TableQuery(
             "series",
             _series_sql(scan),
             traces,
             dict(constants),
             rejects=rejects,
+            checks=checks,
             **reshaping(traces, TRACE_COLUMNS, rejects, header=False),
         )
         # The same lines again: a line the first scan rejected is already reported, so this
-        # scan's rejects table is left unread.
-        again = csv_scan(
-            traces, TRACE_COLUMNS, TRACE_TYPES, ctx.rejects_table(), header=False, filename="true"
-        )
+        # scan's rejects table is left unread, and its rejected rows are left out.
+        again, _ = scan_of(ctx.rejects_table())
         # The series query above accounts for these lines.
         yield TableQuery("summaries", _fits_sql(again), traces, dict(constants), accounting="none")
     if datasets:

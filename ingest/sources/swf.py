@@ -25,11 +25,19 @@ Mapping:
 - Header comments: UnixStartTime anchors the times; MaxProcs and MaxNodes become `summaries`
   rows (entity = the `Computer`, metric cpus / nodes, stat 'capacity') so utilization can be
   computed; the other comments are not stored (they stay in the raw file the manifest hashes).
+
+Values are kept or rejected, never changed: every field must be a plain finite number; ids,
+counts, status and memory whole numbers; a job whose submit, start or end time falls outside
+the years 1..9999 is rejected with its line. A UnixStartTime, MaxProcs or MaxNodes header
+value that is not a whole number (of seconds within those years, for UnixStartTime) stops
+the ingest with the file and line: it would move or scale every job. A UTF-8 byte-order mark
+before the header is skipped, so it never hides UnixStartTime.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import re
 import zlib
 from collections.abc import Iterator, Sequence
@@ -38,7 +46,7 @@ from typing import IO
 
 import pyarrow as pa
 
-from ingest.errors import CorruptFile, EmptyFile
+from ingest.errors import CorruptFile, DataError, EmptyFile
 from ingest.problems import Rejected
 from ingest.records import RecordRule
 from ingest.sources.base import (
@@ -53,6 +61,7 @@ from ingest.sources.base import (
     sql_str,
     stem,
 )
+from ingest.sources.checks import YEARS, BadValue, check_seconds, ts_from_seconds
 
 FIELDS = (
     "job",
@@ -84,15 +93,38 @@ HEADER_KEYS = ("Version", "Computer", "UnixStartTime", "MaxJobs", "MaxRecords", 
 
 _HEADER = re.compile(r";\s*(\w+):\s*(.*?)\s*$")
 _NUMBER = re.compile(r"-?\d+(\.\d*)?$")
+_WHOLE_HEADER = re.compile(r"-?\d{1,15}")
+# Fields that are ids, counts, codes or kilobytes: whole numbers (-1 = unknown), as the lake
+# stores them. Times in seconds may carry decimals in some logs and stay floats.
+WHOLE_FIELDS = (
+    "job",
+    "alloc_procs",
+    "used_mem_kb",
+    "req_procs",
+    "req_mem_kb",
+    "status",
+    "user_id",
+    "group_id",
+    "executable",
+    "queue",
+    "partition",
+    "preceding_job",
+)
 
 
 # ---------------------------------------------------------------- header and sniffing
 
 
-def parse_header(head: bytes) -> dict[str, str]:
-    """`; Key: value` comments from the start of the file (continuation lines skipped)."""
-    header: dict[str, str] = {}
-    for line in head.decode("utf-8", errors="replace").splitlines():
+def _text(head: bytes) -> str:
+    # A UTF-8 byte-order mark would hide the first `;` and with it the whole header.
+    return head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+
+
+def header_lines(head: bytes) -> dict[str, tuple[str, int]]:
+    """`; Key: value` comments from the start of the file, with the line each is on
+    (continuation lines skipped; the first of a repeated key counts)."""
+    header: dict[str, tuple[str, int]] = {}
+    for number, line in enumerate(_text(head).splitlines(), start=1):
         stripped = line.strip()
         if not stripped:
             continue
@@ -100,8 +132,13 @@ def parse_header(head: bytes) -> dict[str, str]:
             break
         m = _HEADER.match(stripped)
         if m and m.group(2):
-            header.setdefault(m.group(1), m.group(2))
+            header.setdefault(m.group(1), (m.group(2), number))
     return header
+
+
+def parse_header(head: bytes) -> dict[str, str]:
+    """`; Key: value` comments from the start of the file (continuation lines skipped)."""
+    return {k: v for k, (v, _) in header_lines(head).items()}
 
 
 def _first_job(head: bytes) -> list[str] | None:
@@ -114,7 +151,7 @@ def _first_job(head: bytes) -> list[str] | None:
 
 
 def sniff(head: bytes, name: str) -> bool:
-    text = head.lstrip()
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not text:
         return False
     header = parse_header(head)
@@ -137,19 +174,43 @@ def _open(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
-def _parse(line: str) -> tuple[list[float] | None, str, str]:
-    """(values, problem, message): values is None when the line is rejected."""
+def _parse(line: str, start_unix: float) -> tuple[list[float] | None, str, str]:
+    """(values, problem, message): values is None when the line is rejected.
+
+    Every field is a plain decimal number, finite; ids, counts and the status must be whole
+    (below 10^15, so exact as floats), and the job's submit, start and end times must land
+    within the lake's years."""
     parts = line.split()
     if len(parts) != len(FIELDS):
         return None, "wrong-column-count", f"{len(parts)} fields, expected {len(FIELDS)}"
-    try:
-        return [float(p) for p in parts], "", ""
-    except ValueError:
-        bad = next(p for p in parts if not _NUMBER.match(p))
-        return None, "unparsable-value", f"{bad!r} is not a number"
+    values = []
+    for field, text in zip(FIELDS, parts, strict=True):
+        if not _NUMBER.match(text):
+            try:
+                finite = math.isfinite(float(text))
+            except ValueError:
+                finite = True
+            if not finite:
+                return None, "non-finite-number", f"{field}: {text!r} is not a finite number"
+            return None, "unparsable-value", f"{field}: {text!r} is not a number"
+        v = float(text)
+        if field in WHOLE_FIELDS and not (v == math.trunc(v) and abs(v) < 1e15):
+            return None, "unparsable-value", f"{field}: {text!r} is not a whole number"
+        values.append(v)
+    known = dict(zip(FIELDS, values, strict=True))
+    t = start_unix
+    for field in ("submit", "wait", "run"):
+        if known[field] == -1:
+            break
+        t += known[field]
+        try:
+            check_seconds(t, field, parts[FIELDS.index(field)])
+        except BadValue as e:
+            return None, e.problem, str(e)
+    return values, "", ""
 
 
-def _batches(path: Path, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
+def _batches(path: Path, ctx: ReadContext, start_unix: float) -> Iterator[pa.RecordBatch]:
     rows: list[list[float]] = []
     jobs = 0
     line_no = 0
@@ -165,10 +226,12 @@ def _batches(path: Path, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
         with _open(path) as f:
             for line_no, raw in enumerate(f, start=1):
                 text = raw.decode("utf-8", errors="replace").strip()
+                if line_no == 1:
+                    text = text.removeprefix("\ufeff").strip()
                 if not text or text.startswith(";"):
                     continue
                 jobs += 1
-                values, problem, message = _parse(text)
+                values, problem, message = _parse(text, start_unix)
                 if values is None:
                     ctx.reject(Rejected(str(path), line_no, problem, message, text[:500]))
                     continue
@@ -217,9 +280,9 @@ def jobs_sql(start_unix: float) -> str:
     SELECT {_id("job")} AS job_id,
            {_id("user_id")} AS tenant,
            {_id("partition")} AS cluster,
-           make_timestamptz(CAST(({submit_s}) * 1e6 AS BIGINT)) AS submit_ts,
-           make_timestamptz(CAST(({start_s}) * 1e6 AS BIGINT)) AS start_ts,
-           make_timestamptz(CAST(({end_s}) * 1e6 AS BIGINT)) AS end_ts,
+           {ts_from_seconds(submit_s)} AS submit_ts,
+           {ts_from_seconds(start_s)} AS start_ts,
+           {ts_from_seconds(end_s)} AS end_ts,
            {_known("wait")} AS queue_s,
            {_known("run")} AS run_s,
            {procs} AS num_cpus,
@@ -247,19 +310,53 @@ def capacity_sql(header: dict[str, str]) -> str | None:
     )
 
 
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 24 else f"{text[:24]}... ({len(text)} characters)")
+
+
+def _start_time(path: Path, head: bytes) -> float:
+    """UnixStartTime in seconds (0 when absent); DataError naming the line when it is not a
+    whole number of seconds within the lake's years (it would move every job)."""
+    found = header_lines(head)
+    for key in ("MaxProcs", "MaxNodes"):
+        if key in found:
+            value, line = found[key]
+            if not _WHOLE_HEADER.fullmatch(value):
+                raise DataError(
+                    f"{path}, line {line}: {key} is {_short(value)}; expected a whole number "
+                    f"of at most 15 digits. Fix that header line (or remove it) and ingest "
+                    "again; the lake is unchanged."
+                )
+    if "UnixStartTime" not in found:
+        return 0.0
+    value, line = found["UnixStartTime"]
+    ok = _WHOLE_HEADER.fullmatch(value) is not None
+    if ok:
+        try:
+            check_seconds(float(value), "UnixStartTime")
+        except BadValue:
+            ok = False
+    if not ok:
+        raise DataError(
+            f"{path}, line {line}: UnixStartTime is {_short(value)}; expected the log's start "
+            f"in Unix seconds, a whole number within {YEARS}. Fix that header line and ingest "
+            "again (without it, times count from 1970-01-01); the lake is unchanged."
+        )
+    return float(value)
+
+
 def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
     for path in paths:
         head = read_head(path)
         if _first_job(head) is None and len(head) < HEAD_BYTES:
             raise EmptyFile(f"{path}: the file has no job lines; expected {EXPECTS}.")
         header = parse_header(head)
-        start = header.get("UnixStartTime", "0")
-        start_unix = float(start) if _NUMBER.match(start) else 0.0
+        start_unix = _start_time(path, head)
         yield TableQuery(
             table="jobs",
             sql=jobs_sql(start_unix),
             files=(path,),
-            arrow=pa.RecordBatchReader.from_batches(ARROW_SCHEMA, _batches(path, ctx)),
+            arrow=pa.RecordBatchReader.from_batches(ARROW_SCHEMA, _batches(path, ctx, start_unix)),
         )
         capacity = capacity_sql(header)
         if capacity:

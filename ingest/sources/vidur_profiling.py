@@ -17,6 +17,11 @@ sku = the GPU (for network setups, the part of the setup name before the first `
 configuration column goes to `extra` as JSON with the file's own column names and types, plus
 `profile` (mlp, attention, all_reduce, ...), so a predictor reads its features back with
 `extra->>'num_tokens'`. One trace for the whole profiling folder.
+
+Values are kept or rejected, never changed: configuration counts must be whole numbers >= 0
+(never rounded), every time statistic a finite number, and a line needs the tensor parallelism
+(compute) or worker count (network) that names its subject; a line breaking any of these is
+rejected with its line.
 """
 
 from __future__ import annotations
@@ -31,12 +36,13 @@ from ingest.sources.base import (
     Source,
     TableQuery,
     csv_header,
-    csv_scan,
     read_head,
     reshaping,
     sql_str,
     stem,
 )
+from ingest.sources.checks import PROBLEM, checked_scan, unpivot
+from ingest.sources.checks import WHOLE as WHOLE_NUMBER
 
 TIME_PREFIX = "time_stats."
 COMPUTE_KEY = "num_tensor_parallel_workers"
@@ -86,7 +92,7 @@ def trace_name(path: Path) -> str:
 
 def _types(header: Sequence[str]) -> dict[str, str]:
     types = {c: "DOUBLE" for c in _time_columns(header)}
-    types.update({c: "UBIGINT" for c in WHOLE if c in header})
+    types.update({c: WHOLE_NUMBER for c in WHOLE if c in header})
     types.update({c: "BOOLEAN" for c in FLAGS if c in header})
     return types
 
@@ -142,8 +148,14 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         header = _header(path)
         subject, sku = _ids(path, header)
         rejects = ctx.rejects_table()
-        scan = csv_scan(path, header, _types(header), rejects)
-        wide = f"SELECT {subject} AS subject, {_extra(header, stem(path))} AS extra, * FROM {scan}"
+        # The tensor parallelism (compute) or worker count (network) names the subject.
+        key = COMPUTE_KEY if COMPUTE_KEY in header else NETWORK_KEY
+        scan, checks = checked_scan(path, header, _types(header), rejects, required=[key])
+        wide = (
+            f"(SELECT {subject} AS subject, {_extra(header, stem(path))} AS extra, * FROM {scan})"
+        )
+        first = _time_columns(header)[0]
+        long = unpivot(wide, "COLUMNS('^time_stats\\.')", "col", "ms", first)
         yield TableQuery(
             table="measurements",
             sql=f"""
@@ -151,12 +163,13 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
                    regexp_extract(col, '^time_stats\\.(.+)\\.[^.]+$', 1) AS benchmark,
                    regexp_extract(col, '\\.([^.]+)$', 1) AS metric,
                    ms / 1000.0 AS value,
-                   extra
-            FROM (UNPIVOT ({wide}) ON COLUMNS('^time_stats\\.') INTO NAME col VALUE ms)""",
+                   extra, {PROBLEM}
+            FROM {long}""",
             files=(path,),
             **reshaping(path, header, rejects),
             constants={"unit": "s", "sku": sku},
             rejects=rejects,
+            checks=checks,
         )
 
 

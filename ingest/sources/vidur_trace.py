@@ -10,6 +10,10 @@ Two layouts, hence two sources:
   become requests with a NULL `ts`, and its source says `time_resolution_s=None`: a time
   resolution is recorded per source, so a timed and an untimed layout cannot share one.
   `num_total_tokens` and `pd_ratio` are prefill+decode and prefill/decode, so they are not kept.
+
+Values are kept or rejected, never changed: token counts must be whole numbers >= 0 (10.5 is
+rejected with its line, not rounded), `arrived_at` finite, present, and within the years
+1..9999 once anchored at 1970, `pd_ratio` finite.
 """
 
 from __future__ import annotations
@@ -24,20 +28,20 @@ from ingest.sources.base import (
     Source,
     TableQuery,
     csv_header,
-    csv_scan,
     header_has,
     require_columns,
     slug,
     stem,
 )
+from ingest.sources.checks import PROBLEM, WHOLE, checked_scan, seconds_in_range, ts_from_seconds
 
 TIMED_COLUMNS = ("arrived_at", "num_prefill_tokens", "num_decode_tokens")
 UNTIMED_COLUMNS = ("num_prefill_tokens", "num_decode_tokens", "num_total_tokens")
 TYPES = {
     "arrived_at": "DOUBLE",
-    "num_prefill_tokens": "UBIGINT",
-    "num_decode_tokens": "UBIGINT",
-    "num_total_tokens": "UBIGINT",
+    "num_prefill_tokens": WHOLE,
+    "num_decode_tokens": WHOLE,
+    "num_total_tokens": WHOLE,
     "pd_ratio": "DOUBLE",
 }
 EXPECTS_TIMED = "a Vidur CSV with header arrived_at,num_prefill_tokens,num_decode_tokens"
@@ -80,15 +84,24 @@ def read_timed(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
         header = require_columns(path, EXPECTS_TIMED, TIMED_COLUMNS, "vidur_trace")
         rejects = ctx.rejects_table()
         kind = _kind(path)
+        scan, checks = checked_scan(
+            path,
+            header,
+            TYPES,
+            rejects,
+            required=["arrived_at"],
+            checks=[seconds_in_range("arrived_at", "arrived_at")],
+        )
         yield TableQuery(
             table="requests",
-            sql="SELECT make_timestamptz(CAST(round(arrived_at * 1e6) AS BIGINT)) AS ts, "
-            "num_prefill_tokens AS input_tokens, num_decode_tokens AS output_tokens "
-            f"FROM {csv_scan(path, header, TYPES, rejects)}",
+            sql=f"SELECT {ts_from_seconds('arrived_at')} AS ts, "
+            "num_prefill_tokens AS input_tokens, num_decode_tokens AS output_tokens, "
+            f"{PROBLEM} FROM {scan}",
             files=(path,),
             # The same requests as azure_llm_2023, labelled the same way; no outcome recorded.
             constants={"service": kind, "kind": kind, "status": "unknown"},
             rejects=rejects,
+            checks=checks,
         )
 
 
@@ -102,13 +115,15 @@ def read_untimed(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery
         tokenizer = _TOKENIZER.search(stem(path).lower())
         if tokenizer:
             constants["extra"] = '{"tokenizer":"' + tokenizer.group(1) + '"}'
+        scan, checks = checked_scan(path, header, TYPES, rejects)
         yield TableQuery(
             table="requests",
-            sql="SELECT num_prefill_tokens AS input_tokens, num_decode_tokens AS output_tokens "
-            f"FROM {csv_scan(path, header, TYPES, rejects)}",
+            sql="SELECT num_prefill_tokens AS input_tokens, num_decode_tokens AS output_tokens, "
+            f"{PROBLEM} FROM {scan}",
             files=(path,),
             constants=constants,
             rejects=rejects,
+            checks=checks,
         )
 
 

@@ -14,9 +14,11 @@ from hypothesis import strategies as hs
 from scipy import stats
 
 from analysis import arrival_stats as st
-from analysis import burstiness
+from analysis import burstiness, burstiness_report
 from analysis.db import LakeDB, dumps
+from analysis.section import Section
 from ingest.pipeline import ingest_paths
+from tests.analysis.conftest import section_of
 
 PROPERTY = settings(max_examples=6, deadline=None, derandomize=True)
 
@@ -124,7 +126,7 @@ def test_windows_bins_and_words() -> None:
     assert burstiness.base_bin(1e-6, 3600, windows) == 0.01  # 1 ms would be 3.6M bins
     assert burstiness.rate_bin(1e-6, 3600) == 10  # 360 points
     assert burstiness.rate_bin(1.0, 14 * 86400) == 3600
-    assert [burstiness.human_s(s) for s in (0.001, 1, 60, 3600, 5400, 86400)] == [
+    assert [burstiness_report.human_s(s) for s in (0.001, 1, 60, 3600, 5400, 86400)] == [
         "1 ms",
         "1 s",
         "1 min",
@@ -136,9 +138,15 @@ def test_windows_bins_and_words() -> None:
 
 def test_idc_in_words() -> None:
     summary = burstiness.ArrivalSummary(events=1e6, first_s=0.0, span_s=1e6, resolution_s=1.0)
-    result = burstiness.Burstiness("t", burstiness.REQUESTS, None, summary)
-    result.idc = {1.0: 1.02, 10.0: 5.0, 60.0: 6.0, 3600.0: 0.5}
-    result.idc_windows = {w: round(1e6 / w) for w in result.idc}
+    idc = {1.0: 1.02, 10.0: 5.0, 60.0: 6.0, 3600.0: 0.5}
+    result = burstiness.Burstiness(
+        "t",
+        burstiness.REQUESTS,
+        None,
+        summary,
+        idc=idc,
+        idc_windows={w: round(1e6 / w) for w in idc},
+    )
     # 1 h: 277 windows of ~3600 arrivals, a Poisson band of 3 * sqrt(2 / 276) = 0.26
     assert burstiness.idc_verdicts(result) == {
         1.0: "poisson",
@@ -146,7 +154,7 @@ def test_idc_in_words() -> None:
         60.0: "above",
         3600.0: "below",
     }
-    assert burstiness._idc_finding(result) == (
+    assert burstiness_report._idc_finding(result) == (
         "arrivals look Poisson at 1 s, are burstier than Poisson from 10 s to 1 min and are "
         "more regular than Poisson at 1 h (IDC 6 at 1 min)"
     )
@@ -159,11 +167,11 @@ def test_periodicity_of_a_daily_sine() -> None:
     assert p.top_periods_s[0] == pytest.approx(86400, rel=0.01)
     assert p.top_power_share[0] > 0.9
     daily, weekly = p.cycles["daily"], p.cycles["weekly"]
-    assert isinstance(daily, dict) and isinstance(weekly, dict)
-    assert daily["detected"] and daily["acf"] > 0.9
-    assert not weekly["detected"]  # a daily cycle repeats weekly too, but is not a weekly one
+    assert daily is not None and weekly is not None
+    assert daily.detected and daily.acf > 0.9
+    assert not weekly.detected  # a daily cycle repeats weekly too, but is not a weekly one
     short = st.periodicity(counts[:144], 600.0)  # one day
-    assert short.cycles == {"daily": "span too short", "weekly": "span too short"}
+    assert short.cycles == {"daily": None, "weekly": None}  # span too short
 
 
 def test_tiny_lake_at_one_second_by_hand(tmp_path: Path) -> None:
@@ -171,7 +179,7 @@ def test_tiny_lake_at_one_second_by_hand(tmp_path: Path) -> None:
     times = [10.0 * k for k in range(20) for _ in range(4)]
     models = ["A", "B"] * 40
     db = _lake(tmp_path, "burstgpt_tiny.csv", _burstgpt(times, models))
-    section = burstiness.section(db, "burstgpt_tiny")
+    section = section_of("burstiness", db, "burstgpt_tiny")
     assert section is not None and section.key == "burstiness"
     n = section.numbers
     assert n["source"] == "requests.ts" and n["events"] == 80 and n["resolution_s"] == 1.0
@@ -213,7 +221,7 @@ def test_tiny_counts_only_lake_by_hand(tmp_path: Path) -> None:
     a = "o1,X,a,timer," + ",".join("2" for _ in range(100))
     b = "o2,Y,b,http," + ",".join("8" if m % 10 == 1 else "0" for m in range(1, 101))
     db = _lake(tmp_path, "invocations_per_function_md.anon.d01.csv", f"{header}\n{a}\n{b}\n")
-    section = burstiness.section(db, "azure_functions_2019")
+    section = section_of("burstiness", db, "azure_functions_2019")
     assert section is not None
     n = section.numbers
     assert n["counts_only"] is True and n["events"] == 280 and n["resolution_s"] == 60.0
@@ -226,10 +234,10 @@ def test_tiny_counts_only_lake_by_hand(tmp_path: Path) -> None:
 
 
 def test_not_applicable(db: LakeDB) -> None:
-    assert burstiness.section(db, "vidur_arxiv_summarization") is None  # time origin 'none'
-    assert burstiness.section(db, "acme_cluster_summary") is None  # summaries only
-    assert burstiness.section(db, "burstgpt_schema_fixture") is None  # 10 requests
-    assert burstiness.section(db, "alibaba_2018_machine_usage") is None  # no invocations
+    assert section_of("burstiness", db, "vidur_arxiv_summarization") is None  # time origin 'none'
+    assert section_of("burstiness", db, "acme_cluster_summary") is None  # summaries only
+    assert section_of("burstiness", db, "burstgpt_schema_fixture") is None  # 10 requests
+    assert section_of("burstiness", db, "alibaba_2018_machine_usage") is None  # no invocations
 
 
 # ---------------------------------------------------------------- simulated processes
@@ -319,7 +327,7 @@ def test_clock_rounding_is_respected() -> None:
 def test_one_second_lake_refuses_fits_below_two_ticks(tmp_path: Path) -> None:
     times = np.floor(_poisson_times(2.0, 2_000, 3))  # mean gap 0.5 s on a 1 s clock
     db = _lake(tmp_path, "burstgpt_fast.csv", _burstgpt(times.tolist()))
-    section = burstiness.section(db, "burstgpt_fast")
+    section = section_of("burstiness", db, "burstgpt_fast")
     assert section is not None
     n = section.numbers
     assert n["fit_method"] == "refused" and "best_fit" not in n and "fits" not in n
@@ -336,7 +344,7 @@ def test_the_lake_verdicts_on_simulated_arrivals(tmp_path: Path) -> None:
     assert result is not None and result.fits is not None
     assert set(burstiness.idc_verdicts(result).values()) == {"poisson"}
     assert "look Poisson at every window from 1 ms to 1 min" in (
-        burstiness._idc_finding(result) or ""
+        burstiness_report._idc_finding(result) or ""
     )
     assert result.iat_cv == pytest.approx(1.0, abs=0.05)
     assert result.fits.fits["exponential"].ks < 0.03
@@ -351,7 +359,7 @@ def test_the_lake_verdicts_on_simulated_arrivals(tmp_path: Path) -> None:
 
 def test_all_arrivals_in_one_tick(tmp_path: Path) -> None:
     db = _lake(tmp_path, "burstgpt_burst.csv", _burstgpt([5.0] * 30))
-    section = burstiness.section(db, "burstgpt_burst")
+    section = section_of("burstiness", db, "burstgpt_burst")
     assert section is not None  # nothing to measure across time, but nothing breaks
     n = section.numbers
     assert n["events"] == 30 and n["idc"] == {} and n["fit_method"] == "refused"
@@ -362,7 +370,7 @@ def test_all_arrivals_in_one_tick(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- real samples
 
 
-def _check_figures(section: burstiness.Section) -> None:
+def _check_figures(section: Section) -> None:
     assert 1 <= len(section.figures) <= 4
     assert 1 <= len(section.findings) <= 4
     for fig in section.figures:
@@ -372,7 +380,7 @@ def _check_figures(section: burstiness.Section) -> None:
 
 
 def test_azure_llm_2023_conversation(db: LakeDB) -> None:
-    section = burstiness.section(db, "azure_llm_2023_conv")
+    section = section_of("burstiness", db, "azure_llm_2023_conv")
     assert section is not None
     n = section.numbers
     assert n["events"] == 19_366 and n["resolution_s"] == 1e-06
@@ -396,14 +404,14 @@ def test_azure_llm_2023_conversation(db: LakeDB) -> None:
     assert section.findings[0].startswith(
         "Arrivals look Poisson from 1 ms to 100 ms and are burstier than Poisson from 1 s to 1 min"
     )
-    again = burstiness.section(db, "azure_llm_2023_conv")
+    again = section_of("burstiness", db, "azure_llm_2023_conv")
     assert again is not None and dumps(section.numbers) == dumps(again.numbers)
 
 
 def test_mooncake_batches_at_one_millisecond(db: LakeDB) -> None:
     result = burstiness.analyze(db, "mooncake_conversation")
     assert result is not None
-    n = result.numbers()
+    n = burstiness_report.burstiness_json(result)
     assert n["events"] == 12_031 and n["resolution_s"] == 0.001
     assert min(float(w) for w in n["idc"]) == 0.001
     # ~10 requests share each millisecond timestamp: IDC ~ batch size even at 1 ms.
@@ -414,7 +422,7 @@ def test_mooncake_batches_at_one_millisecond(db: LakeDB) -> None:
 
 
 def test_azure_functions_2019_counts(db: LakeDB) -> None:
-    section = burstiness.section(db, "azure_functions_2019")
+    section = section_of("burstiness", db, "azure_functions_2019")
     assert section is not None
     n = section.numbers
     total = db.scalar(

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from analysis import coldstarts as cs
 from analysis.db import LakeDB, dumps
 from ingest.pipeline import ingest_paths
+from tests.analysis.conftest import section_of
 from tests.conftest import FIXTURES
 
 MIN = 60.0
@@ -234,7 +235,7 @@ def test_sample_is_bounded(tiny: LakeDB) -> None:
 
 
 def test_huawei_recorded_cold_starts(db: LakeDB) -> None:
-    sec = cs.section(db, "huawei_2025_cold_starts")
+    sec = section_of("cold_starts", db, "huawei_2025_cold_starts")
     assert sec is not None and sec.key == "cold_starts"
     num = sec.numbers
     assert num["recorded"] is True and "modelled" not in num
@@ -259,7 +260,7 @@ def test_huawei_recorded_cold_starts(db: LakeDB) -> None:
 
 
 def test_azure_2019_modelled(db: LakeDB) -> None:
-    sec = cs.section(db, "azure_functions_2019")
+    sec = section_of("cold_starts", db, "azure_functions_2019")
     assert sec is not None
     num = sec.numbers
     assert num["modelled"] is True and num["note"]
@@ -286,7 +287,7 @@ def test_azure_2019_modelled(db: LakeDB) -> None:
 
 
 def test_azure_2021_modelled_in_instance_seconds(db: LakeDB) -> None:
-    sec = cs.section(db, "azure_functions_2021")
+    sec = section_of("cold_starts", db, "azure_functions_2021")
     assert sec is not None
     num = sec.numbers
     assert num["source"] == "requests" and num["invocations"] == 998.0
@@ -300,12 +301,12 @@ def test_azure_2021_modelled_in_instance_seconds(db: LakeDB) -> None:
     ["mooncake_conversation", "google_2011_jobs", "acme_cluster_summary", "vidur_profiling"],
 )
 def test_no_section_for_other_traces(db: LakeDB, trace: str) -> None:
-    assert cs.section(db, trace) is None
+    assert section_of("cold_starts", db, trace) is None
 
 
 def test_sections_are_reportable_and_deterministic(db: LakeDB) -> None:
     for trace in ("huawei_2025_cold_starts", "azure_functions_2019", "azure_functions_2021"):
-        a, b = cs.section(db, trace), cs.section(db, trace)
+        a, b = section_of("cold_starts", db, trace), section_of("cold_starts", db, trace)
         assert a is not None and b is not None
         assert dumps(a.numbers) == dumps(b.numbers) and a.findings == b.findings
         json.loads(dumps(a.numbers))

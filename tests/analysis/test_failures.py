@@ -12,6 +12,7 @@ import pytest
 from analysis import failures
 from analysis.db import LakeDB, dumps
 from ingest.pipeline import ingest_paths
+from tests.analysis.conftest import section_of
 from tests.conftest import SHARED
 
 ACME_HEADER = (
@@ -74,18 +75,36 @@ def test_size_labels() -> None:
     assert failures.size_label(6, 4.0) == "(256, 1024]"
 
 
-def test_status_ratios() -> None:
+def test_status_ratios_leave_unknown_out() -> None:
     r = failures.status_ratios({"ok": 6, "failed": 2, "killed": 1, "unknown": 1})
-    assert r == {"ok": 0.6, "failed": 0.2, "killed": 0.1, "unknown": 0.1, "unsuccessful": 0.3}
+    assert r == pytest.approx(
+        {"ok": 6 / 9, "failed": 2 / 9, "killed": 1 / 9, "unsuccessful": 3 / 9}
+    )
     assert failures.status_ratios({}) == {}
+    assert failures.status_ratios({"unknown": 5}) == {}
+
+
+def test_status_counts_are_typed() -> None:
+    c = failures.StatusCounts({"ok": 6, "failed": 2, "evicted": 1, "unknown": 3})
+    assert (c.rows, c.known_rows, c.unknown_rows, c.unsuccessful_rows) == (12, 9, 3, 3)
+    assert c.failure_ratio == pytest.approx(3 / 9)
+    assert c.share("failed") == pytest.approx(2 / 9) and c.share("timeout") == 0.0
+    assert c.statuses == ("ok", "failed", "evicted", "unknown")
+    with pytest.raises(ValueError, match="left out"):
+        c.share("unknown")
+    only_unknown = failures.StatusCounts({"unknown": 4})
+    assert only_unknown.failure_ratio is None and only_unknown.share("ok") is None
 
 
 def test_ratio_table_pivots_long_counts() -> None:
     long = pl.DataFrame({"grp": ["a", "a", "b"], "status": ["ok", "failed", "ok"], "n": [3, 1, 2]})
     t = failures.ratio_table(long)
-    assert t.columns == ["grp", "n", "unsuccessful", "ok", "failed"]
-    assert t.row(0) == ("a", 4, 0.25, 0.75, 0.25)
-    assert t.row(1) == ("b", 2, 0.0, 1.0, 0.0)
+    assert t.columns == ["grp", "n", "unknown_rows", "unsuccessful", "ok", "failed"]
+    assert t.row(0) == ("a", 4, 0, 0.25, 0.75, 0.25)
+    assert t.row(1) == ("b", 2, 0, 0.0, 1.0, 0.0)
+    # a group whose rows all have an unknown status has no shares, only its count
+    long = pl.DataFrame({"grp": ["a", "b"], "status": ["failed", "unknown"], "n": [1, 3]})
+    assert failures.ratio_table(long).row(1) == ("b", 3, 3, None, None)
 
 
 def test_pooled_published_weights_kinds_by_jobs() -> None:
@@ -108,22 +127,25 @@ def test_pooled_published_weights_kinds_by_jobs() -> None:
 
 
 def test_tiny_jobs_ratios_and_resources(tiny: LakeDB) -> None:
-    sec = failures.section(tiny, "acme_tiny")
+    sec = section_of("failures", tiny, "acme_tiny")
     assert sec is not None and sec.key == "failures"
     num = sec.numbers
-    assert num["rows"] == 8
+    # j7 is still running (unknown): counted, and left out of every share
+    assert (num["rows"], num["known_rows"], num["unknown_rows"]) == (8, 7, 1)
     assert num["ratio_by_status"] == pytest.approx(
         {
-            "ok": 2 / 8,
-            "failed": 2 / 8,
-            "cancelled": 1 / 8,
-            "timeout": 1 / 8,
-            "evicted": 1 / 8,
-            "unknown": 1 / 8,
-            "unsuccessful": 5 / 8,
+            "ok": 2 / 7,
+            "failed": 2 / 7,
+            "cancelled": 1 / 7,
+            "timeout": 1 / 7,
+            "evicted": 1 / 7,
+            "unsuccessful": 5 / 7,
         }
     )
-    assert num["ratio_by_status_known"]["unsuccessful"] == pytest.approx(5 / 7)
+    assert num["failure_ratio"] == pytest.approx(5 / 7)
+    assert num["unsuccessful_statuses"] == ["failed", "cancelled", "timeout", "killed", "evicted"]
+    assert any("1 of 8 jobs" in n and "unknown" in n for n in sec.notes)
+    assert any("failed, cancelled, timeout, killed or evicted" in n for n in sec.notes)
     lost = num["resources_lost"]
     gpu = lost["gpu_hours"]
     assert gpu["failed"] == pytest.approx(2 * 0.5 + 1 * 30 / 3600)
@@ -138,24 +160,27 @@ def test_tiny_jobs_ratios_and_resources(tiny: LakeDB) -> None:
 
 
 def test_tiny_jobs_breakdowns(tiny: LakeDB) -> None:
-    num = failures.section(tiny, "acme_tiny").numbers  # type: ignore[union-attr]
+    num = section_of("failures", tiny, "acme_tiny").numbers  # type: ignore[union-attr]
     by_type = num["by_group"]["job_type"]
     assert by_type["A"]["n"] == 4 and by_type["A"]["unsuccessful"] == pytest.approx(0.75)
-    assert by_type["B"]["n"] == 4 and by_type["B"]["unsuccessful"] == pytest.approx(0.5)
+    # B: cancelled, timeout, ok and the running j7: 2 of the 3 with a known status
+    assert by_type["B"]["n"] == 4 and by_type["B"]["unknown_rows"] == 1
+    assert by_type["B"]["unsuccessful"] == pytest.approx(2 / 3)
     assert set(num["by_group"]["tenant"]) == {"u1", "u2", "u3", "u4"}
     gpus = {r["bucket"]: r for r in num["by_size"]["num_gpus"]}
     assert list(gpus) == ["0", "(0, 1]", "(1, 2]", "(2, 4]", "(4, 8]", "(8, 16]"]
     assert gpus["(0, 1]"]["n"] == 2 and gpus["(0, 1]"]["unsuccessful"] == 1.0
     assert gpus["(4, 8]"]["unsuccessful"] == pytest.approx(0.5)
-    assert gpus["(8, 16]"]["unknown"] == 1.0
+    assert gpus["(8, 16]"]["unknown_rows"] == 1 and gpus["(8, 16]"]["unsuccessful"] is None
     hours = {h["hour"]: h for h in num["by_hour"]}
     assert sorted(hours) == [0, 10, 11, 23]
-    assert hours[0]["n"] == 3 and hours[0]["unsuccessful"] == pytest.approx(2 / 3)
+    assert hours[0]["n"] == 3 and hours[0]["unknown_rows"] == 1
+    assert hours[0]["unsuccessful"] == 1.0  # j6 failed, j8 evicted; j7 still running
     assert hours[23]["unsuccessful"] == pytest.approx(0.5)
 
 
 def test_tiny_jobs_time_to_failure_and_over_time(tiny: LakeDB) -> None:
-    num = failures.section(tiny, "acme_tiny").numbers  # type: ignore[union-attr]
+    num = section_of("failures", tiny, "acme_tiny").numbers  # type: ignore[union-attr]
     ttf = num["time_to_failure"]
     # unsuccessful run times: 30, 360, 1800, 3600, 7200
     assert ttf["n"] == 5
@@ -171,7 +196,7 @@ def test_tiny_jobs_time_to_failure_and_over_time(tiny: LakeDB) -> None:
 
 
 def test_tiny_requests_zero_token_failures(tiny: LakeDB) -> None:
-    sec = failures.section(tiny, "burstgpt_tiny")
+    sec = section_of("failures", tiny, "burstgpt_tiny")
     assert sec is not None
     num = sec.numbers
     assert num["table"] == "requests"
@@ -192,7 +217,7 @@ def test_tiny_requests_zero_token_failures(tiny: LakeDB) -> None:
 def test_acme_cluster_summary_published_ratios(db: LakeDB) -> None:
     """Against values read by hand from acme_trace/cluster_summary.csv."""
     assert (SHARED / "datacenter" / "acme_trace" / "cluster_summary.csv").is_file()
-    sec = failures.section(db, "acme_cluster_summary")
+    sec = section_of("failures", db, "acme_cluster_summary")
     assert sec is not None
     num = sec.numbers
     by_kind = num["published_ratio_by_cluster_kind"]
@@ -238,12 +263,15 @@ def test_acme_cluster_summary_published_ratios(db: LakeDB) -> None:
     ],
 )
 def test_real_samples_ratio_by_status(db: LakeDB, trace: str, counts: dict[str, int]) -> None:
-    sec = failures.section(db, trace)
+    sec = section_of("failures", db, trace)
     assert sec is not None
     n = sum(counts.values())
-    assert sec.numbers["rows"] == n
+    known = n - counts.get("unknown", 0)
+    assert sec.numbers["rows"] == n and sec.numbers["unknown_rows"] == counts.get("unknown", 0)
     for status, k in counts.items():
-        assert sec.numbers["ratio_by_status"][status] == pytest.approx(k / n)
+        if status != "unknown":
+            assert sec.numbers["ratio_by_status"][status] == pytest.approx(k / known)
+    assert "unknown" not in sec.numbers["ratio_by_status"]
 
 
 @pytest.mark.parametrize(
@@ -252,13 +280,13 @@ def test_real_samples_ratio_by_status(db: LakeDB, trace: str, counts: dict[str, 
 )
 def test_no_section_without_failures(db: LakeDB, trace: str) -> None:
     # all ok, all unknown, or no jobs/requests with a status: nothing to say
-    assert failures.section(db, trace) is None
+    assert section_of("failures", db, trace) is None
 
 
 def test_every_section_is_reportable(db: LakeDB) -> None:
     built = 0
     for trace in db.traces():
-        sec = failures.section(db, trace)
+        sec = section_of("failures", db, trace)
         if sec is None:
             continue
         built += 1
@@ -278,8 +306,8 @@ def test_every_section_is_reportable(db: LakeDB) -> None:
 
 
 def test_deterministic(db: LakeDB) -> None:
-    a = failures.section(db, "google_2011_tasks")
-    b = failures.section(db, "google_2011_tasks")
+    a = section_of("failures", db, "google_2011_tasks")
+    b = section_of("failures", db, "google_2011_tasks")
     assert a is not None and b is not None
     assert dumps(a.numbers) == dumps(b.numbers)
     assert a.findings == b.findings

@@ -14,6 +14,7 @@ from scipy import stats
 from analysis import tokens
 from analysis.db import LakeDB, dumps
 from ingest.pipeline import ingest_paths
+from tests.analysis.conftest import section_of
 from tests.conftest import SHARED
 
 MOONCAKE_RAW = SHARED / "llm_serving" / "mooncake_fast25" / "conversation_trace.jsonl"
@@ -61,7 +62,7 @@ def tiny(tmp_path: Path):
 
 def test_tiny_lake_quantiles_ratio_and_correlation(tiny) -> None:
     db, trace = tiny
-    sec = tokens.section(db, trace)
+    sec = section_of("tokens", db, trace)
     assert sec is not None and sec.key == "tokens"
     n = sec.numbers
     # Inputs 100, 200, 300, 400, 500, 1000: the failed request's prompt still counts.
@@ -85,7 +86,7 @@ def test_tiny_lake_quantiles_ratio_and_correlation(tiny) -> None:
 
 def test_tiny_lake_services_and_sessions(tiny) -> None:
     db, trace = tiny
-    n = tokens.section(db, trace).numbers
+    n = section_of("tokens", db, trace).numbers
     svc = n["by_service"]
     assert set(svc) == {"A", "B"}
     assert svc["A"]["input"]["p50"] == 250 and svc["A"]["output"]["p50"] == 35
@@ -118,7 +119,7 @@ def test_prefix_reuse_by_hand(tmp_path: Path) -> None:
         assert r.over_time["t_s"].to_list() == [0.0, 60.0]
         assert r.over_time["blocks"].to_list() == [8, 5]
         assert r.over_time["share"].to_list() == pytest.approx([3 / 8, 3 / 5])
-        sec = tokens.section(db, "mooncake_tiny")
+        sec = section_of("tokens", db, "mooncake_tiny")
         reuse = sec.numbers["prefix_reuse"]
         assert reuse["share"] == pytest.approx(6 / 13) and reuse["block_tokens"] == 512
         assert reuse["bucket_s"] == 5  # 62 s of trace in round buckets, at most 60 of them
@@ -150,7 +151,7 @@ def test_sql_matches_plain_python_on_random_requests(tmp_path: Path) -> None:
                 seen.add(h)
         r = tokens.prefix_reuse(db, "mooncake_random")
         assert (r.blocks, r.reused) == (total, hits)
-        n = tokens.section(db, "mooncake_random").numbers
+        n = section_of("tokens", db, "mooncake_random").numbers
         assert n["input"]["p90"] == pytest.approx(np.quantile(x, 0.9))
         assert n["ratio"]["p99"] == pytest.approx(np.quantile(y / x, 0.99))
         # grouped quantiles (value counts + running sums per bin) against numpy per bin
@@ -182,7 +183,9 @@ def test_weighted_quantiles_equal_numpy_on_expanded_data(pairs) -> None:
     got = tokens.weighted_quantiles(v, c, [0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1])
     assert got == pytest.approx(np.quantile(expanded, [0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1]))
     s = tokens.summarize(v, c)
-    assert s["mean"] == pytest.approx(expanded.mean()) and s["n"] == expanded.size
+    assert s.mean == pytest.approx(expanded.mean()) and s.n == expanded.size
+    assert (s.min, s.max) == (expanded.min(), expanded.max())
+    assert s.p50 == pytest.approx(np.quantile(expanded, 0.5)) == s.quantile(0.5)
 
 
 @settings(max_examples=40, deadline=None)
@@ -251,7 +254,7 @@ def test_bucket_width() -> None:
 
 def test_azure_llm_2023_conversation_medians(db: LakeDB) -> None:
     """Splitwise (ISCA'24): conversation medians 1,020 input and 129 output tokens."""
-    sec = tokens.section(db, "azure_llm_2023_conv")
+    sec = section_of("tokens", db, "azure_llm_2023_conv")
     n = sec.numbers
     assert n["input_p50"] == 1020 and n["output_p50"] == 129
     assert n["input"]["n"] == n["output"]["n"] == 19366
@@ -263,7 +266,7 @@ def test_azure_llm_2023_conversation_medians(db: LakeDB) -> None:
 
 def test_mooncake_conversation_means_and_prefix_reuse(db: LakeDB) -> None:
     """FAST'25 README: 12,031 requests, mean input 12,035, mean output 343."""
-    n = tokens.section(db, "mooncake_conversation").numbers
+    n = section_of("tokens", db, "mooncake_conversation").numbers
     assert n["requests"] == 12031
     assert round(n["input"]["mean"]) == 12035 and round(n["output"]["mean"]) == 343
     # Independently of the SQL: a plain loop over the raw JSONL in file (arrival) order.
@@ -283,7 +286,7 @@ def test_mooncake_conversation_means_and_prefix_reuse(db: LakeDB) -> None:
 
 
 def test_burstgpt_fixture_excludes_failed_outputs(db: LakeDB) -> None:
-    sec = tokens.section(db, "burstgpt_schema_fixture")
+    sec = section_of("tokens", db, "burstgpt_schema_fixture")
     n = sec.numbers
     assert n["excluded_from_output"] == {"failed": 2}
     assert n["input"]["n"] == 10 and n["output"]["n"] == 8 and n["output"]["min"] > 0
@@ -294,13 +297,14 @@ def test_burstgpt_fixture_excludes_failed_outputs(db: LakeDB) -> None:
 
 def test_section_applies_only_to_token_traces(db: LakeDB) -> None:
     for trace in ("google_2011_jobs", "alibaba_genai_2026", "azure_functions_2021"):
-        assert tokens.section(db, trace) is None
-    assert tokens.section(db, "vidur_arxiv_summarization") is not None  # untimed, still lengths
+        assert section_of("tokens", db, trace) is None
+    # untimed, still lengths
+    assert section_of("tokens", db, "vidur_arxiv_summarization") is not None
 
 
 def test_figures_are_bounded_and_output_deterministic(db: LakeDB) -> None:
     for trace in ("mooncake_conversation", "burstgpt_schema_fixture"):
-        one, two = tokens.section(db, trace), tokens.section(db, trace)
+        one, two = section_of("tokens", db, trace), section_of("tokens", db, trace)
         assert dumps(one.numbers) == dumps(two.numbers) and one.findings == two.findings
         assert 1 <= len(one.figures) <= 4
         for fig in one.figures:

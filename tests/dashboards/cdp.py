@@ -94,6 +94,8 @@ class Browser:
         if CHROMIUM is None:
             raise RuntimeError("chromium is not installed")
         profile.mkdir(parents=True, exist_ok=True)
+        # A reused profile still holds the port of the browser that used it last.
+        (profile / "DevToolsActivePort").unlink(missing_ok=True)
         # Port 0: Chromium picks a free port and writes it to DevToolsActivePort.
         self.proc = subprocess.Popen(
             [
@@ -108,26 +110,31 @@ class Browser:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        port_file = profile / "DevToolsActivePort"
+        self._stack = contextlib.ExitStack()
+        try:  # a browser that fails to connect is not left running
+            self.ws: ClientConnection = self._connect(profile / "DevToolsActivePort")
+            self._ids = itertools.count(1)
+            self.width, self.height = width, height
+            self.send("Page.enable")
+            self.send("Runtime.enable")
+            self._viewport(width, height)
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self, port_file: Path) -> ClientConnection:
         deadline = time.monotonic() + 30
         while not (port_file.is_file() and port_file.read_text().strip()):
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.close()
                 raise RuntimeError("chromium did not open its DevTools port")
             time.sleep(0.1)
         port = int(port_file.read_text().split()[0])
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
             targets = json.load(r)
         page = next(t for t in targets if t["type"] == "page")
-        self._stack = contextlib.ExitStack()
-        self.ws: ClientConnection = self._stack.enter_context(
+        return self._stack.enter_context(
             connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
         )
-        self._ids = itertools.count(1)
-        self.width, self.height = width, height
-        self.send("Page.enable")
-        self.send("Runtime.enable")
-        self._viewport(width, height)
 
     def send(self, method: str, **params: Any) -> dict[str, Any]:
         """One DevTools command; events that arrive before its answer are dropped."""
@@ -200,6 +207,36 @@ class Browser:
         finally:
             if full_page:
                 self._viewport(self.width, self.height)
+        path.write_bytes(data)
+        return len(data)
+
+    def wait_for(self, expression: str, timeout: float = 60.0, settle: float = 0.5) -> Any:
+        """Until the JavaScript `expression` is truthy and has kept the same value for `settle`
+        seconds (a page still drawing keeps changing it); that value."""
+        deadline = time.monotonic() + timeout
+        last, since = None, 0.0
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression)
+            now = time.monotonic()
+            if not value or value != last:
+                last, since = value, now
+            elif now - since >= settle:
+                return value
+            time.sleep(0.1)
+        raise TimeoutError(f"{expression!r} did not settle within {timeout:.0f} s: {last!r}")
+
+    def resize(self, width: int, height: int | None = None) -> None:
+        """Change the window size as a user would; the page gets its resize events."""
+        self.width, self.height = width, height or self.height
+        self._viewport(self.width, self.height)
+
+    def screenshot_clip(self, path: Path, x: float, y: float, width: float, height: float) -> int:
+        """A PNG of one rectangle of the page, in page coordinates; scroll it into the window
+        first (a capture beyond the window resizes the window while shooting, and a page that
+        redraws on resize, as plotly does, changes under the camera)."""
+        clip = {"x": x, "y": y, "width": width, "height": height, "scale": 1}
+        shot = self.send("Page.captureScreenshot", format="png", clip=clip)
+        data = base64.b64decode(shot["data"])
         path.write_bytes(data)
         return len(data)
 

@@ -161,7 +161,10 @@ def test_failures_by_status_and_by_a_chosen_column(lake_env: Path) -> None:
     ok(at)
     by_hour = charts(at)[0]
     assert by_hour["layout"]["title"]["text"] == "Final status by hour of day (UTC)"
-    assert by_hour["data"][0]["x"] == [str(h) for h in range(24)]
+    # each bar is labelled with its hour and its number of jobs: 27,992 in all (SOURCE.md)
+    labels = by_hour["data"][0]["x"]
+    assert [x.split(" (n=")[0] for x in labels] == [str(h) for h in range(24)]
+    assert sum(int(x.split(" (n=")[1].rstrip(")").replace(",", "")) for x in labels) == 27992
     assert len(charts(at)) >= 3  # and the section's own figures
 
 

@@ -100,6 +100,28 @@ def test_modelled_and_sample_caveats_are_stated(results: dict[str, Any]) -> None
     assert burst and all(c["ok"] is None and "fixture" in c["note"] for c in burst)
 
 
+def test_read_back_numbers_are_summaries_not_reproductions(results: dict[str, Any]) -> None:
+    """Acme's cluster_summary holds the published ratios themselves: reading them back is a
+    summary; no row of that notebook may call itself a reproduction of Acme's numbers."""
+    acme = results["acme_job_failures"].checks
+    published = [c for c in acme if c["metric"].split(" GPU jobs ")[0] in {"Seren", "Kalos"}]
+    assert published and all(c["kind"] == "summary" and c["ok"] is True for c in published)
+    assert not [c for c in acme if c["kind"] == "reproduced"]
+
+
+def test_a_claim_the_sample_contradicts_is_not_reproduced_with_both_numbers(
+    results: dict[str, Any],
+) -> None:
+    tuna = {c["metric"]: c for c in results["tuna_vm_noise"].checks}
+    disk = tuna["FIO local-disk random-read IOPS CV, long-lived"]
+    assert disk["kind"] == "not reproduced" and disk["ok"] is None
+    # both numbers: the sample's long-lived CV (SOURCE.md: 0.185) and the paper's bound
+    assert disk["ours"] == pytest.approx(0.185, abs=5e-4) and disk["published"] == 0.01
+    text = run.table([results["tuna_vm_noise"]])
+    row = next(line for line in text.splitlines() if line.startswith("FIO local-disk"))
+    assert "18.5%" in row and "1.0%" in row and row.rstrip().endswith("not reproduced")
+
+
 HEADER = """# ---
 # jupyter:
 #   jupytext:

@@ -24,8 +24,13 @@ def test_2023_conversation_sample(shared: Path, lake_dir: Path, ingest_one) -> N
         "SELECT strftime(ts, '%Y-%m-%d %H:%M:%S.%f'), input_tokens, output_tokens, service, "
         "kind, status FROM requests ORDER BY ts LIMIT 1",
     )
-    # Line 2 of the file: 2023-11-16 18:15:46.6805900,374,44 (7th digit dropped: µs)
-    assert first == [("2023-11-16 18:15:46.680590", 374, 44, "conversation", "conversation", "ok")]
+    # Line 2 of the file: 2023-11-16 18:15:46.6805900,374,44 (7th digit dropped: µs). The file
+    # records no outcome, so the status is `unknown`, never `ok`.
+    assert first == [
+        ("2023-11-16 18:15:46.680590", 374, 44, "conversation", "conversation", "unknown")
+    ]
+    statuses = "SELECT status, status_raw, count(*) FROM requests GROUP BY ALL"
+    assert lake_sql(lake_dir, statuses) == [("unknown", None, 19366)]
     # Splitwise (ISCA'24) reports conversation medians of 1020 input / 129 output tokens.
     medians = lake_sql(lake_dir, "SELECT median(input_tokens), median(output_tokens) FROM requests")
     assert medians == [(1020.0, 129.0)]
@@ -43,5 +48,5 @@ def test_2024_mixed_zoned_timestamps(tmp_path: Path, lake_dir: Path, ingest_one)
     assert not azure_llm_inference.SOURCE_2023.sniff(f.read_bytes(), f.name)
     result = ingest_one(azure_llm_inference.SOURCE_2024, [f])
     assert result.trace == "azure_llm_2024_code"
-    rows = lake_sql(lake_dir, "SELECT epoch_us(ts), service FROM requests ORDER BY ts")
-    assert rows == [(1715299200009930, "code"), (1715472000000000, "code")]
+    rows = lake_sql(lake_dir, "SELECT epoch_us(ts), service, status FROM requests ORDER BY ts")
+    assert rows == [(1715299200009930, "code", "unknown"), (1715472000000000, "code", "unknown")]

@@ -36,6 +36,9 @@ def test_conversation_trace(shared: Path, lake_dir: Path, ingest_one) -> None:
     assert first == [(0, 6758, 500, list(range(14)), 512, "conversation")]
     # SOURCE.md: the trace spans 0..3,536,999 ms.
     assert lake_sql(lake_dir, "SELECT max(epoch_ms(ts)) FROM requests") == [(3536999,)]
+    # No field records an outcome: every request's status is `unknown`, never `ok`.
+    statuses = "SELECT status, status_raw, count(*) FROM requests GROUP BY ALL"
+    assert lake_sql(lake_dir, statuses) == [("unknown", None, 12031)]
     # Every request's blocks cover its input: len(hash_ids) * 512 >= input_length.
     short = "SELECT count(*) FROM requests WHERE len(hash_ids) * 512 < input_tokens"
     assert lake_sql(lake_dir, short) == [(0,)]

@@ -129,7 +129,7 @@ def test_status_codes_and_bad_lines(tmp_path: Path, lake_dir: Path, ingest_one) 
     assert result.tables == {"jobs": 5, "summaries": 1}
     assert [e.split(": ", 1)[1] for e in result.examples] == [
         "wrong-column-count: 17 fields, expected 18",
-        "unparsable-value: 'x' is not a number",
+        "unparsable-value: status: 'x' is not a number",
     ]
     assert [e.split(", ")[1].split(":")[0] for e in result.examples] == ["line 7", "line 8"]
     rows = lake_sql(

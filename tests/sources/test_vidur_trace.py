@@ -32,11 +32,14 @@ def test_splitwise_conversation(shared: Path, lake_dir: Path, ingest_one) -> Non
         "SELECT epoch_us(ts), input_tokens, output_tokens, service, kind, status "
         "FROM requests ORDER BY ts LIMIT 2",
     )
-    # Lines 2-3: `0.0,374,44` and `4.314579,396,109`: seconds from the first request.
+    # Lines 2-3: `0.0,374,44` and `4.314579,396,109`: seconds from the first request. The
+    # file records no outcome, so no request is `ok`: every status is `unknown`.
     assert rows == [
-        (0, 374, 44, "conversation", "conversation", "ok"),
-        (4_314_579, 396, 109, "conversation", "conversation", "ok"),
+        (0, 374, 44, "conversation", "conversation", "unknown"),
+        (4_314_579, 396, 109, "conversation", "conversation", "unknown"),
     ]
+    statuses = "SELECT status, status_raw, count(*) FROM requests GROUP BY ALL"
+    assert lake_sql(lake_dir, statuses) == [("unknown", None, 19366)]
     # Last line: `3501.721937,197,183`.
     last = "SELECT epoch_us(ts), input_tokens FROM requests ORDER BY ts DESC LIMIT 1"
     assert lake_sql(lake_dir, last) == [(3_501_721_937, 197)]
