@@ -94,7 +94,7 @@ def _hurst(b: BurstinessResult) -> float | None:
 
 
 def headline_rows(db: LakeDB, results: Mapping[str, TraceResults]) -> list[HeadlineRow]:
-    """One row per trace of `results`, sorted by name."""
+    """One row per trace of `results` with at least one headline figure, sorted by name."""
     medians = db.quantiles("compare_duration_values", (0.5,))
     durations = dict(zip(medians["grp"].to_list(), medians["p50"].to_list(), strict=True))
     rows = []
@@ -105,20 +105,22 @@ def headline_rows(db: LakeDB, results: Mapping[str, TraceResults]) -> list[Headl
             if b is not None and not b.overall.source.counts_only
             else None
         )
-        rows.append(
-            HeadlineRow(
-                trace=trace,
-                family=db.info(trace).family,
-                events=b.events if b is not None else None,
-                rate_per_s=rounded(_finite(b.rate_per_s)) if b is not None else None,
-                iat_cv=rounded(cv),
-                hurst=_hurst(b) if b is not None else None,
-                failure_ratio=r.failures.failure_ratio if r.failures is not None else None,
-                input_p50=r.tokens.input_p50 if r.tokens is not None else None,
-                output_p50=r.tokens.output_p50 if r.tokens is not None else None,
-                duration_p50_s=durations.get(trace),
-            )
+        row = HeadlineRow(
+            trace=trace,
+            family=db.info(trace).family,
+            events=b.events if b is not None else None,
+            rate_per_s=rounded(_finite(b.rate_per_s)) if b is not None else None,
+            iat_cv=rounded(cv),
+            hurst=_hurst(b) if b is not None else None,
+            failure_ratio=r.failures.failure_ratio if r.failures is not None else None,
+            input_p50=r.tokens.input_p50 if r.tokens is not None else None,
+            output_p50=r.tokens.output_p50 if r.tokens is not None else None,
+            duration_p50_s=durations.get(trace),
         )
+        # A trace with none of these figures (an inventory, a profile) would be a row of
+        # dashes: its own section says what it holds.
+        if any(v is not None for k, v in asdict(row).items() if k not in ("trace", "family")):
+            rows.append(row)
     return rows
 
 

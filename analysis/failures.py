@@ -567,8 +567,9 @@ def _recorded(db: LakeDB, trace: str, unit: Unit) -> RecordedFailures | None:
     counts = StatusCounts(
         {s: int(n) for s, n in zip(all_rows["status"], all_rows["n"], strict=True)}
     )
-    if not counts.unsuccessful_rows:
-        return None  # all ok / unknown: the trace records no failures
+    if not counts.known_rows:
+        return None  # every status unknown: the trace records no outcomes to count
+    # Known outcomes and none unsuccessful is a finding too: a failure ratio of 0.
     info = db.info(trace)
 
     by_group: dict[str, list[GroupCounts]] = {}
@@ -645,7 +646,7 @@ def _published(db: LakeDB, trace: str) -> PublishedShares | None:
 
 def compute(db: LakeDB, trace: str) -> FailuresResult | None:
     """Failure counts, breakdowns, resources lost and time to failure of one trace; None when
-    nothing in it ended unsuccessfully and it publishes no final-state shares."""
+    no row has a known final status and it publishes no final-state shares."""
     unit = unit_of(db, trace)
     recorded = _recorded(db, trace, unit) if unit is not None else None
     pub = _published(db, trace)

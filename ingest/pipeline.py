@@ -233,7 +233,7 @@ def ingest_trace(
             for f in p.files
         ]
         result.seconds = round(time.perf_counter() - started, 3)
-        stage.commit(_manifest(p, result, files_meta))
+        stage.commit(_manifest(p, result, files_meta, ctx.time_origin))
         return result
     except BaseException:
         stage.discard()
@@ -351,7 +351,9 @@ def _check_rejected(
         )
 
 
-def _manifest(p: Plan, r: TraceResult, files: list[dict[str, Any]]) -> dict[str, Any]:
+def _manifest(
+    p: Plan, r: TraceResult, files: list[dict[str, Any]], time_origin: str | None = None
+) -> dict[str, Any]:
     return {
         "trace": p.trace,
         "source": p.source.name,
@@ -361,7 +363,7 @@ def _manifest(p: Plan, r: TraceResult, files: list[dict[str, Any]]) -> dict[str,
         "tool_version": tool_version(),
         "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "time_resolution_s": p.source.time_resolution_s,
-        "time_origin": p.source.time_origin,
+        "time_origin": time_origin or p.source.time_origin,
         "files": files,
         "tables": r.tables,
         "rows_read": r.rows_written + r.rows_rejected,

@@ -14,7 +14,8 @@ Mapping:
 - Times: `UnixStartTime` is the log start in Unix seconds (UTC); submit_ts = UnixStartTime +
   submit, start_ts = submit_ts + wait, end_ts = start_ts + run. The TimeZone/TimeZoneString
   headers only say how to show local time and are not applied. A log without UnixStartTime is
-  anchored at 1970-01-01 UTC like relative traces (the source says absolute, the PWA logs have it).
+  anchored at 1970-01-01 UTC and its manifest says `time_origin: relative`, like relative
+  traces, so no analysis reads its times as dates or hours of day.
 - status: 1 ok, 0 failed, 5 cancelled; with checkpointing, 2 (partial execution, continued
   later) unknown, 3 (last part, completed) ok, 4 (last part, failed) failed; -1 unknown with
   status_raw NULL.
@@ -352,6 +353,8 @@ def read(paths: Sequence[Path], ctx: ReadContext) -> Iterator[TableQuery]:
             raise EmptyFile(f"{path}: the file has no job lines; expected {EXPECTS}.")
         header = parse_header(head)
         start_unix = _start_time(path, head)
+        if "UnixStartTime" not in header_lines(head):
+            ctx.time_origin = "relative"  # times count from 1970-01-01, like relative traces
         yield TableQuery(
             table="jobs",
             sql=jobs_sql(start_unix),

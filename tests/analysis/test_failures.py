@@ -320,3 +320,30 @@ def test_one_query_serves_both_tables() -> None:
         assert (queries / f"failures_{what}.sql").is_file()
         for table in ("jobs", "requests"):
             assert not (queries / f"failures_{table}_{what}.sql").exists()
+
+
+def test_known_outcomes_and_no_failure_is_a_ratio_of_zero(tmp_path: Path) -> None:
+    # 300 completed jobs (SWF status 1) of the real KTH log, with its header: every outcome is
+    # known and none is unsuccessful, which the report must say as 0, not leave blank.
+    import gzip
+
+    raw = SHARED / "datacenter/pwa_swf_kth_sp2/KTH-SP2-1996-2.1-cln.swf.gz"
+    header, completed = [], []
+    with gzip.open(raw, "rt") as f:
+        for line in f:
+            if line.startswith(";"):
+                header.append(line)
+            elif line.strip() and line.split()[10] == "1" and len(completed) < 300:
+                completed.append(line)
+    swf = tmp_path / "kth_completed.swf"
+    swf.write_text("".join(header + completed))
+    report = ingest_paths([swf], tmp_path / "lake")
+    assert not report.failures, report.failures
+    db = LakeDB(tmp_path / "lake")
+    (trace,) = db.traces()
+    result = failures.compute(db, trace)
+    assert result is not None and result.recorded is not None
+    assert result.failure_ratio == 0.0
+    assert result.recorded.counts.known_rows == len(completed) == 300
+    sec = section_of("failures", db, trace)
+    assert sec is not None and sec.numbers["failure_ratio"] == 0.0

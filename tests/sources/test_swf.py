@@ -146,3 +146,21 @@ def test_status_codes_and_bad_lines(tmp_path: Path, lake_dir: Path, ingest_one) 
         ("4", "cancelled", "5", None, None, 2.0, None, "1"),
         ("7", "unknown", None, "00:00:10", 1.0, 2.0, None, "1"),
     ]
+
+
+def test_a_log_without_unix_start_time_is_relative(
+    shared: Path, tmp_path: Path, lake_dir: Path, ingest_one
+) -> None:
+    # The real log's first 50 jobs with every header line but UnixStartTime: its times count
+    # from 1970 and the manifest must say so, or analyses would read them as dates.
+    with gzip.open(shared / KTH, "rt") as f:
+        lines = f.read().splitlines(keepends=True)
+    header = [x for x in lines if x.startswith(";") and "UnixStartTime" not in x]
+    jobs = [x for x in lines if x.strip() and not x.startswith(";")][:50]
+    log = tmp_path / "nostart.swf"
+    log.write_text("".join(header + jobs))
+    result = ingest_one(swf.SOURCE, [log], trace="nostart")
+    assert result.tables["jobs"] == 50
+    manifest = json.loads((lake_dir / "_manifest/nostart.json").read_text())
+    assert manifest["time_origin"] == "relative"
+    assert manifest["records"] == 50
