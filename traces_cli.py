@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import errno
-import math
 import os
 import re
 import sys
@@ -542,18 +541,25 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
         table.add_column(name, justify="right", overflow="fold")
     for metric in model:
         values = [model[metric], *(b.get(metric) for b in baselines.values())]
-        table.add_row(metric, *_metric_cells(values))
+        table.add_row(metric, *_metric_cells(metric, values))
     out.print(table)
 
 
-def _metric_cells(values: list[Any]) -> list[str]:
-    """One format per metric: counts (every value whole) as integers with thousands
-    separators, other metrics to 4 significant digits; '-' where a baseline has no value."""
-    known = [v for v in values if isinstance(v, int | float) and math.isfinite(v)]
-    whole = bool(known) and all(float(v).is_integer() for v in known)
-    fmt = "{:,.0f}" if whole else "{:.4g}"
+def _metric_cells(metric: str, values: list[Any]) -> list[str]:
+    """One format per metric, as in the report's tables (analysis.presentation): counts (a count
+    metric whose every value is whole: rows, flagged, scored) as integers with thousands
+    separators, other metrics with one number of decimals; an em dash where a baseline has no
+    value."""
+    from analysis.presentation import MISSING, is_count, is_missing, number_format
+
+    numbers = [v for v in values if isinstance(v, int | float) and not is_missing(v)]
+    fmt = number_format(numbers, count=is_count(metric))
     return [
-        fmt.format(v) if isinstance(v, int | float) else "-" if v is None else str(v)
+        MISSING
+        if v is None or (isinstance(v, int | float) and is_missing(v))
+        else fmt(v)
+        if isinstance(v, int | float)
+        else str(v)
         for v in values
     ]
 

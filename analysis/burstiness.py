@@ -12,7 +12,10 @@ of any size costs a few scans. The statistics themselves are in `analysis.arriva
 
 Time resolution is respected throughout: no window, bin or period is finer than the trace's
 clock (and never finer than 1 ms), gaps shorter than a few ticks are fitted as intervals, not
-as numbers, and counts-only series get count-based measures only (no gaps, CV or fits).
+as numbers, and counts-only series get count-based measures only (no gaps, CV or fits). The
+clock is the larger of the declared one and the effective one: timestamps logged in batches
+(most gaps zero, the rest whole numbers of one period, see `arrival_stats.effective_tick`) are
+known only to the batch period, and that period is then the tick.
 """
 
 from __future__ import annotations
@@ -103,11 +106,13 @@ class ArrivalSummary:
     events: float  # arrivals, or summed invocations for counts
     first_s: float  # epoch seconds of the first arrival (or first interval start)
     span_s: float  # first arrival to last, plus one clock tick (or one interval)
-    resolution_s: float  # clock resolution, or the series interval
+    resolution_s: float  # the clock every measure respects: max(declared, batch period)
     gaps: int = 0
     gap_mean: float | None = None
     gap_std: float | None = None
-    ties: int = 0  # gaps under half a tick: two arrivals read in the same tick
+    ties: int = 0  # gaps under half a declared tick: two arrivals read in the same tick
+    declared_resolution_s: float | None = None  # the manifest's clock (None: resolution_s)
+    batch_s: float | None = None  # batch period found in the gaps (see st.effective_tick)
 
     @property
     def rate_per_s(self) -> float:
@@ -116,6 +121,18 @@ class ArrivalSummary:
     @property
     def half_tick(self) -> float:
         return self.resolution_s / 2
+
+    @property
+    def declared_s(self) -> float:
+        """The clock resolution the trace's manifest declares (or the series interval)."""
+        return (
+            self.resolution_s if self.declared_resolution_s is None else self.declared_resolution_s
+        )
+
+    @property
+    def distinct_instants(self) -> int:
+        """Distinct timestamps at the declared clock: one per gap that is not a tie, plus one."""
+        return self.gaps - self.ties + 1 if self.gaps else round(self.events)
 
 
 def event_source(db: LakeDB, trace: str) -> EventSource | None:
@@ -143,7 +160,12 @@ def arrival_summary(
     source: EventSource | None = None,
     group: tuple[str, str] | None = None,
 ) -> ArrivalSummary | None:
-    """Arrival count, span and gap moments; None when there are no timed arrivals."""
+    """Arrival count, span and gap moments; None when there are no timed arrivals.
+
+    When the timestamps are batched (st.effective_tick) the batch period becomes the
+    resolution every measure respects. A group keeps its trace's period: the clock is the
+    trace's, and a group's own gaps (zero or several batches) would hide it.
+    """
     src = source or event_source(db, trace)
     if src is None:
         return None
@@ -156,8 +178,9 @@ def arrival_summary(
     if not row["events"] or row["first_s"] is None:
         return None
     gaps: dict[str, Any] = {}
+    declared = r
     if src.counts_only:  # the clock is the series interval; counts have no gaps
-        r = float(row["interval_max_s"] or info.time_resolution_s or 60.0)
+        r = declared = float(row["interval_max_s"] or info.time_resolution_s or 60.0)
     else:
         gaps = {
             "gaps": int(row["gaps"]),
@@ -165,13 +188,35 @@ def arrival_summary(
             "gap_std": row["gap_std"],
             "ties": int(row["ties"]),
         }
+        if group is None:
+            batch = _batch_period(db, trace, src, gaps["gaps"], gaps["ties"], declared)
+        else:
+            whole = arrival_summary(db, trace, src)
+            batch = whole.batch_s if whole is not None else None
+        gaps["batch_s"] = batch
+        r = max(declared, batch or 0.0)
     return ArrivalSummary(
         events=float(row["events"]),
         first_s=float(row["first_s"]),
         span_s=float(row["last_s"]) - float(row["first_s"]) + r,
         resolution_s=r,
+        declared_resolution_s=declared,
         **gaps,
     )
+
+
+def _batch_period(
+    db: LakeDB, trace: str, src: EventSource, gaps: int, ties: int, declared_s: float
+) -> float | None:
+    """The batch period of a batched log (st.effective_tick), else None.
+
+    Only a trace whose ties are most of its gaps can be batched: the others cost no query.
+    """
+    if gaps < 2 or ties < st.BATCH_TIE_SHARE * gaps:
+        return None
+    step = max(1, math.ceil(gaps / FIT_SAMPLE))
+    df = db.query(src.query("gaps"), step=step, **src.params(trace))
+    return st.effective_tick(df["gap"].cast(pl.Float64).to_numpy(), declared_s)
 
 
 def _complete(span_s: float, bin_s: float) -> int:

@@ -1,10 +1,12 @@
 """Arrivals and burstiness, the presentation step: a `BurstinessResult` -> the section.
 
 numbers (the report JSON's `traces.NAME.burstiness`): source, events, span_s, rate_per_s,
-resolution_s, idc ({window: IDC}), hurst ({aggregated_variance, rescaled_range}), hurst_bin_s,
-periodicity, and for timestamped arrivals iat_cv, gap_mean_s, tied_gaps_share, best_fit, fits,
-fit_*; by_<dim> for the largest groups. Floats are rounded to 6 significant digits
-(`presentation.rounded`) so that the JSON is the same for the same lake.
+resolution_s (the declared clock), effective_resolution_s (the clock every measure respects:
+resolution_s, or the batch period when the timestamps are batched), idc ({window: IDC}),
+hurst ({aggregated_variance, rescaled_range}), hurst_bin_s, periodicity, and for timestamped
+arrivals iat_cv, gap_mean_s, tied_gaps_share, best_fit, fits, fit_*; by_<dim> for the largest
+groups. Floats are rounded to 6 significant digits (`presentation.rounded`) so that the JSON
+is the same for the same lake.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from analysis.burstiness import (
     idc_verdicts,
     idc_windows,
 )
-from analysis.presentation import rounded, with_n
+from analysis.presentation import drawable, rounded, with_n
 from analysis.section import Section
 
 KEY = "burstiness"
@@ -75,7 +77,8 @@ def burstiness_json(b: Burstiness) -> dict[str, Any]:
         "events": round(s.events),
         "span_s": s.span_s,
         "rate_per_s": s.rate_per_s,
-        "resolution_s": s.resolution_s,
+        "resolution_s": s.declared_s,
+        "effective_resolution_s": s.resolution_s,
         "idc": {_key(w): v for w, v in sorted(b.idc.items())},
         "hurst": {
             "aggregated_variance": b.hurst_aggregated_variance,
@@ -188,7 +191,7 @@ def _fit_finding(result: Burstiness) -> str | None:
     text = f"inter-arrival CV is {result.iat_cv:.3g} (Poisson: 1)"
     tied = s.ties / s.gaps if s.gaps else 0.0
     if tied >= 0.2:
-        clock = human_s(max(s.resolution_s, MIN_RESOLUTION_S))
+        clock = human_s(max(s.declared_s, MIN_RESOLUTION_S))
         text += (
             f"; {tied:.0%} of gaps are zero at the {clock} clock "
             f"({1 / (1 - tied):.3g} arrivals per distinct timestamp on average)"
@@ -493,6 +496,17 @@ def _notes(result: Burstiness, groups: dict[str, dict[str, Burstiness]]) -> list
             "count-based measures (rate, IDC, Hurst, periods) are reported; inter-arrival CV "
             f"and fits would need timestamps, and no window is shorter than {human_s(r)}."
         )
+    elif s.batch_s is not None:
+        noun = "jobs" if result.source.table == "jobs" else "requests"
+        notes.append(
+            f"Timestamps are effectively batched every {human_s(r)} "
+            f"({s.distinct_instants:,} distinct instants for {round(s.events):,} {noun}; "
+            f"{s.ties / s.gaps:.1%} of gaps are 0 at the declared "
+            f"{human_s(max(s.declared_s, MIN_RESOLUTION_S))} clock and the others are whole "
+            f"numbers of {human_s(r)}, within {st.BATCH_TOLERANCE:.0%}): nothing finer is "
+            f"concluded. {human_s(r)} is the clock of every window, bin, Hurst and "
+            "autocorrelation count and inter-arrival fit below."
+        )
     elif r >= 1:
         tied = s.ties / s.gaps if s.gaps else 0.0
         notes.append(
@@ -634,7 +648,7 @@ def section(result: BurstinessResult) -> Section:
         title="Arrivals and burstiness",
         numbers=numbers(result),
         tables=tables,
-        figures=_figures(b, groups),
+        figures=drawable(_figures(b, groups)),
         findings=_findings(b),
         notes=_notes(b, groups),
     )

@@ -11,7 +11,7 @@ import polars as pl
 
 from analysis.clients import TOP_SHARE, ClientsResult
 from analysis.describe import count, num, pct
-from analysis.presentation import time_axis
+from analysis.presentation import drawable, time_axis
 from analysis.section import Section
 
 TOP_CLIENTS = 15
@@ -163,7 +163,7 @@ def section(result: ClientsResult) -> Section:
         title="Per-client rates and burstiness",
         numbers=numbers(result),
         tables={f"Busiest clients (of {result.clients})": _table(result)},
-        figures=figures,
+        figures=drawable(figures),
         findings=_findings(result),
         notes=[
             "Published per-client statistics, not requests: requests are rate x window length; "

@@ -28,7 +28,7 @@ from analysis.coldstarts import (
     RecordedColdStarts,
 )
 from analysis.failures import bin_text
-from analysis.presentation import time_axis, with_n
+from analysis.presentation import drawable, time_axis, with_n
 from analysis.section import Section
 
 PHASE_NAMES = {
@@ -445,8 +445,11 @@ def _modelled_section(m: ModelledColdStarts) -> Section:
 def section(result: ColdStartsResult) -> Section:
     """The cold-start section of one trace, recorded or modelled."""
     if isinstance(result, RecordedColdStarts):
-        return _recorded_section(result)
-    return _modelled_section(result)
+        sec = _recorded_section(result)
+    else:
+        sec = _modelled_section(result)
+    sec.figures = drawable(sec.figures)
+    return sec
 
 
 __all__ = ["MODELLED_NOTE", "PHASE_NAMES", "numbers", "section"]

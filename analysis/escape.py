@@ -6,6 +6,12 @@ Markdown (an image link makes the browser fetch a URL), HTML (`<img>`, `<script>
 label markup (`<a href>`, `<span style>`). Sentences built from them (findings, notes, titles)
 are escaped whole: the analyses write plain text, so escaping never loses intended formatting.
 
+Unicode's bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE and the others) are invisible
+yet reorder the text around them, so that a name can read as another name or reverse the words
+after it; every escape here first shows each of them as its code point, `[U+202E]` (`visible`).
+
+- `visible(text)`: the bidi controls of `text` shown as their code points; plain text otherwise.
+- `html_text(text)`: text for an HTML page (element content or a quoted attribute).
 - `markdown(text)`: for Streamlit's `st.markdown`/`st.caption`/labels and the Markdown report.
 - `table_cell(value)`: a cell of a Markdown (GFM) table.
 - `figure(fig)`: a copy of a plotly figure whose every label, name, title, category and hover
@@ -36,6 +42,20 @@ _MD_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MD_LINE_START = re.compile(r"^(\s*)([-+=>]|\d{1,9}[.)])(?=\s|$)")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _WWW = re.compile(r"(?i)\b(www)\.")  # GFM autolinks www.example.com without a scheme
+# Unicode's Bidi_Control characters: ALM, LRM, RLM, the embeddings and overrides LRE, RLE, PDF,
+# LRO, RLO, and the isolates LRI, RLI, FSI, PDI.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: object) -> str:
+    """`text` with every bidirectional control shown as its code point, `[U+202E]`: the
+    characters after it keep their order, and a reader sees that the name holds one."""
+    return BIDI_CONTROLS.sub(lambda m: f"[U+{ord(m.group()):04X}]", str(text))
+
+
+def html_text(text: object) -> str:
+    """`text` as HTML that shows exactly these characters (bidi controls made visible)."""
+    return html.escape(visible(text))
 
 
 def markdown(text: object) -> str:
@@ -43,7 +63,7 @@ def markdown(text: object) -> str:
 
     Line breaks become spaces (a name with a newline must not start a heading or end a table
     row), as HTML would render them."""
-    s = _LINE_BREAK.sub(" ", str(text))
+    s = _LINE_BREAK.sub(" ", visible(text))
     s = "".join(_MD_HTML.get(c, c) for c in s)
     s = _MD_INLINE.sub(r"\\\1", s)
     s = _MD_UNDERSCORE.sub(r"\\_", s)
@@ -63,7 +83,7 @@ def table_cell(value: object) -> str:
 def markdown_code(text: object) -> str:
     """`text` as an inline code span (a path, a command): fenced with more backticks than any
     run inside it, so a backtick in the text cannot end the span early."""
-    s = _LINE_BREAK.sub(" ", str(text))
+    s = _LINE_BREAK.sub(" ", visible(text))
     fence = "`" * (max((len(r) for r in re.findall(r"`+", s)), default=0) + 1)
     pad = " " if s.startswith("`") or s.endswith("`") else ""
     return f"{fence}{pad}{s}{pad}{fence}"
@@ -84,7 +104,7 @@ def plot_text(text: str) -> str:
     Plotly renders a subset of HTML in every text it draws (`<a href>`, `<span style>`, `<b>`,
     `<br>`) and decodes character references, so escaping `&`, `<` and `>` shows them as typed.
     """
-    return html.escape(text, quote=False)
+    return html.escape(visible(text), quote=False)
 
 
 def _plot_template(text: str) -> str:

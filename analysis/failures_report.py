@@ -32,7 +32,7 @@ from analysis.failures import (
     counts_table,
     seconds_text,
 )
-from analysis.presentation import short, time_axis, with_n
+from analysis.presentation import drawable, n_text, short, time_axis, with_n
 from analysis.section import Section
 
 COLORS = {
@@ -51,6 +51,7 @@ DEFINITION = (
     "out of every ratio."
 )
 QUANTILE_KEYS = ("p10_s", "p25_s", "p50_s", "p75_s", "p90_s", "p99_s")
+NO_SIZE = "(no size)"  # the rows of a size breakdown whose size column is empty
 
 
 # ---------------------------------------------------------------- JSON
@@ -190,6 +191,60 @@ def _over_time_table(ot: OverTime, time_origin: str) -> pl.DataFrame:
     )
 
 
+def with_no_size(rec: RecordedFailures) -> dict[str, list[GroupCounts]]:
+    """Each size breakdown with a NO_SIZE group last: the rows whose size column is empty,
+    which fall in no bucket (all rows minus the buckets' rows, per status), so that every row
+    of the trace is in one group of the table and the figure."""
+    out = {}
+    for dim, buckets in rec.by_size.items():
+        rest = {
+            s: n - sum(b.counts.counts.get(s, 0) for b in buckets)
+            for s, n in rec.counts.counts.items()
+        }
+        rest = {s: n for s, n in rest.items() if n > 0}
+        out[dim] = [*buckets, GroupCounts(NO_SIZE, StatusCounts(rest))] if rest else buckets
+    return out
+
+
+def _published_table(pub: pl.DataFrame) -> pl.DataFrame:
+    """The published final states with shares (of jobs, of GPU time) and GPU-hours in columns
+    of their own: one unit, so one number format, per column."""
+    hours = pl.col("metric") == "gpu_hours"
+    return pub.select(
+        "cluster",
+        "kind",
+        "metric",
+        "status",
+        pl.when(~hours).then(pl.col("value")).alias("share"),
+        pl.when(hours).then(pl.col("value")).alias("gpu_hours"),
+        "jobs",
+    )
+
+
+def _group_notes(rec: RecordedFailures, sizes: dict[str, list[GroupCounts]]) -> list[str]:
+    """What the per-group figures leave out, and the rows without a size."""
+    noun, notes = rec.unit.noun, []
+    undrawn = [
+        f"{dim} {g.group} ({n_text(g.counts.rows, g.counts.unknown_rows)})"
+        for dim, groups in (*list(rec.by_group.items())[:1], *sizes.items())
+        for g in groups
+        if not g.counts.known_rows
+    ]
+    if undrawn:
+        notes.append(
+            f"No bar for groups without {noun} of known status (their share is undefined, "
+            f"\u2014 in the tables): {'; '.join(undrawn)}."
+        )
+    for dim, groups in sizes.items():
+        missing = next((g for g in groups if g.group == NO_SIZE), None)
+        if missing is not None:
+            notes.append(
+                f"{missing.counts.rows:,} of {rec.counts.rows:,} {noun} have no {dim} in the "
+                f"trace: the {NO_SIZE} group."
+            )
+    return notes
+
+
 # ---------------------------------------------------------------- figures
 
 
@@ -197,7 +252,9 @@ def _fig_status_by_group(
     dim: str, groups: list[GroupCounts], statuses: tuple[str, ...], noun: str
 ) -> go.Figure:
     fig = go.Figure()
-    labels = [with_n(short(g.group), g.counts.rows) for g in groups]
+    # n is every row of the group, as in the table; a group with no known status has no bar
+    groups = [g for g in groups if g.counts.known_rows]
+    labels = [with_n(short(g.group), g.counts.rows, g.counts.unknown_rows) for g in groups]
     for s in statuses:
         fig.add_bar(
             y=labels,
@@ -224,15 +281,20 @@ def _fig_status_by_group(
 
 def _fig_sizes(sizes: dict[str, list[GroupCounts]], noun: str) -> go.Figure:
     fig = go.Figure()
-    for dim, buckets in sizes.items():
+    for dim, all_buckets in sizes.items():
+        # n is every row of the bucket, as in the table; a bucket with no known status has
+        # no ratio and no bar (the section's notes name it)
+        buckets = [g for g in all_buckets if g.counts.known_rows]
         fig.add_bar(
             x=[g.group for g in buckets],
             y=[g.counts.failure_ratio for g in buckets],
             name=dim,
-            text=[f"n={g.counts.known_rows:,}" for g in buckets],
+            text=[n_text(g.counts.rows, g.counts.unknown_rows) for g in buckets],
             textposition="outside",
             customdata=[g.counts.known_rows for g in buckets],
-            hovertemplate="%{x}: %{y:.1%} of %{customdata:,} " + noun + f"<extra>{dim}</extra>",
+            hovertemplate="%{x}: %{y:.1%} of %{customdata:,} "
+            + noun
+            + f" with a known status<extra>{dim}</extra>",
         )
     fig.update_layout(
         barmode="group",
@@ -333,7 +395,7 @@ def _fig_published(pub: pl.DataFrame, metric: str, title: str) -> go.Figure:
 
 
 def _published_part(pub: PublishedShares, sec: Section) -> None:
-    sec.tables["published_final_states"] = pub.table
+    sec.tables["published_final_states"] = _published_table(pub.table)
     sec.figures.append(
         _fig_published(
             pub.table, "jobs_share", "Published final status of jobs per cluster and job kind"
@@ -377,11 +439,12 @@ def _records_part(rec: RecordedFailures, sec: Section) -> None:
     noun = rec.unit.noun
     counts = rec.counts
     statuses = _known_statuses(rec)
+    sizes = with_no_size(rec)
 
     sec.tables["ratio_by_status"] = _status_table(counts)
     for d, groups in rec.by_group.items():
         sec.tables[f"by_{d}"] = counts_table(groups, statuses, "group")
-    for d, buckets in rec.by_size.items():
+    for d, buckets in sizes.items():
         sec.tables[f"by_{d}"] = counts_table(buckets, statuses, "bucket")
     if rec.time_to_failure:
         sec.tables["time_to_failure"] = _duration_table(rec.time_to_failure)
@@ -393,7 +456,7 @@ def _records_part(rec: RecordedFailures, sec: Section) -> None:
         _fig_status_by_group(*next(iter(rec.by_group.items())), statuses, noun)
         if rec.by_group
         else None,
-        _fig_sizes(rec.by_size, noun) if rec.by_size else None,
+        _fig_sizes(sizes, noun) if sizes else None,
         _fig_over_time(rec.over_time, noun, rec.time_origin) if rec.over_time else None,
         _fig_ttf(rec.time_to_failure, what) if rec.time_to_failure else None,
         _fig_hours(rec.by_hour, noun) if rec.by_hour else None,
@@ -456,6 +519,7 @@ def _records_part(rec: RecordedFailures, sec: Section) -> None:
             break
 
     sec.notes.append(DEFINITION)
+    sec.notes += _group_notes(rec, sizes)
     if counts.unknown_rows:
         sec.notes.append(
             f"{counts.unknown_rows:,} of {counts.rows:,} {noun} "
@@ -486,6 +550,7 @@ def section(result: FailuresResult) -> Section:
         if result.recorded is None:
             sec.title = "Failures (published final-state shares)"
     sec.findings = sec.findings[:4]
+    sec.figures = drawable(sec.figures)
     return sec
 
 

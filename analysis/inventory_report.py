@@ -10,9 +10,13 @@ import polars as pl
 
 from analysis.describe import count, num, pct
 from analysis.inventory import InventoryResult
+from analysis.presentation import drawable
 from analysis.section import Section
 
 NO_CLASS = "(no class given)"
+# The lake's mem_gb counts 1 GB = 1024 MiB, as the traces do: binary units, so the report says
+# GiB and TiB (1 TiB = 1024 GiB), never GB or TB, which would be 7-10% off.
+MEMORY_COLUMN = "memory (GiB)"
 
 
 def _label(kind: str | None) -> str:
@@ -56,12 +60,12 @@ def _class_table(result: InventoryResult) -> pl.DataFrame:
                 "share": c.machines / result.machines,
                 "cores": c.cpus,
                 "GPUs": c.gpus,
-                "memory (GB)": c.mem_gb,
+                MEMORY_COLUMN: c.mem_gb,
                 "CPU-only": c.cpu_only,
             }
             for c in result.classes
         ],
-        schema_overrides={"cores": pl.Float64, "GPUs": pl.Float64, "memory (GB)": pl.Float64},
+        schema_overrides={"cores": pl.Float64, "GPUs": pl.Float64, MEMORY_COLUMN: pl.Float64},
     )
 
 
@@ -69,7 +73,8 @@ def _config_table(result: InventoryResult) -> pl.DataFrame:
     df = result.configs.with_columns(pl.col("kind").fill_null(NO_CLASS))
     # Capacities no machine reports are left out of the table.
     keep = [c for c in df.columns if c in ("kind", "machines") or df[c].drop_nulls().len()]
-    return df.select(keep).rename({"kind": "class"})
+    names = {"kind": "class", "mem_gb": MEMORY_COLUMN}
+    return df.select(keep).rename({k: v for k, v in names.items() if k in keep})
 
 
 def _findings(result: InventoryResult) -> list[str]:
@@ -82,7 +87,7 @@ def _findings(result: InventoryResult) -> list[str]:
     if result.gpus:
         parts.append(f"{count(round(result.gpus))} GPUs")
     if result.mem_gb is not None:
-        parts.append(f"{num(result.mem_gb / 1024)} TB of memory")
+        parts.append(f"{num(result.mem_gb / 1024, 4)} TiB of memory")
     if result.nodes is not None:
         parts.append(f"{count(round(result.nodes))} nodes")
     out = [", ".join(parts) + "."]
@@ -138,6 +143,6 @@ def section(result: InventoryResult) -> Section:
         title="Capacity of the fleet",
         numbers=numbers(result),
         tables=tables,
-        figures=figures,
+        figures=drawable(figures),
         findings=_findings(result),
     )

@@ -1,30 +1,50 @@
 """Shared pieces of the presentation step: how numbers, missing values, groups and time read.
 
-Every table of the report formats each column one way (`column_formats`): integers (and float
-columns holding only whole numbers) as integers with thousands separators, other floats to four
-significant digits written plainly (or, when a column holds values below 1e-6 or from 1e12 up,
-the whole column in scientific notation, never mixed), and a missing value (None, NaN) as an em
-dash whose reason the section says in a note. Figures of traces with relative time (anchored at
-1970-01-01) are plotted against the time since the trace's start, never as 1970 dates
-(`time_axis`).
+Every table of the report prints each column in one format (`column_formats`, used by the HTML
+and Markdown tables and the CLI's metric tables):
+
+- integers as integers with thousands separators: integer columns, and float columns of a count
+  (`is_count`: n, rows, events, jobs, ...) whose every value is whole;
+- every other number column with ONE number of decimals for all its cells, enough for its
+  smallest nonzero magnitude to keep three significant digits (fewer when fewer show every value
+  exactly; at least one when that magnitude is below 10), so a share of 1 reads "1.0000"
+  beside "0.0165", never "1" beside "0.01649";
+- a column that would need more than MAX_DECIMALS decimals, or holds a value from 1e12 up, all
+  in scientific notation with one mantissa width, never mixed with plain numbers;
+- a missing value (None, NaN) as an em dash whose reason the section says in a note.
+
+Figures of traces with relative time (anchored at 1970-01-01) are plotted against the time since
+the trace's start, never as 1970 dates (`time_axis`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 import polars as pl
 
 MISSING = "\u2014"  # em dash: a value that does not exist, with the reason in a note
-SIGNIFICANT = 4  # digits of a float in a table
-# A float column with a value outside [SMALLEST_PLAIN, LARGEST_PLAIN) is all in scientific
-# notation: written plainly it would need too many digits.
-SMALLEST_PLAIN = 1e-6
-LARGEST_PLAIN = 1e12
+SIGNIFICANT = 4  # digits of a float written alone (`plain`), in sentences
+COLUMN_SIGNIFICANT = 3  # digits the smallest nonzero value of a table column keeps
+MAX_DECIMALS = 6  # beyond this a column is in scientific notation
+LARGEST_PLAIN = 1e12  # a column with a value from here up is in scientific notation too
+SCIENTIFIC_DIGITS = 2  # decimals of the mantissa: 1.23e-07
+# Last words of a column's name that make it a count (printed as an integer when every value
+# is whole); "n" and "num" count as a first word too (n_timed, num_gpus).
+# fmt: off
+COUNT_WORDS = frozenset((
+    "n", "rows", "events", "jobs", "tasks", "requests", "invocations", "machines", "nodes",
+    "cores", "cpus", "gpus", "windows", "points", "samples", "clients", "functions", "sessions",
+    "turns", "iterations", "workers", "runs", "instances", "entities", "apps", "pods", "count",
+    "flagged", "scored",
+))
+# fmt: on
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -60,14 +80,48 @@ def plain(value: float, significant: int = SIGNIFICANT) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _float_format(values: Sequence[float]) -> Callable[[Any], str]:
-    finite = [abs(v) for v in values if not is_missing(v)]
-    if all(float(v).is_integer() for v in finite):
-        return "{:,.0f}".format
+def is_count(name: str) -> bool:
+    """Whether a column (or metric) named `name` counts things: rows, events, n_timed, GPUs."""
+    words = re.findall(r"[a-z]+", name.lower())
+    return bool(words) and (words[-1] in COUNT_WORDS or words[0] in ("n", "num"))
+
+
+def _shows_exactly(values: Sequence[float], decimals: int) -> bool:
+    return all(abs(v - round(v, decimals)) <= 1e-9 * max(1.0, abs(v)) for v in values)
+
+
+def column_decimals(values: Sequence[Any]) -> int | None:
+    """Decimals for every cell of a float column, or None for scientific notation.
+
+    Enough for the smallest nonzero magnitude to keep COLUMN_SIGNIFICANT digits, or fewer when
+    fewer show every value exactly; at least one when that magnitude is below 10, so that a
+    share column of 0 and 1 still reads as shares (0.0, 1.0)."""
+    finite = [abs(float(v)) for v in values if not is_missing(v)]
     nonzero = [v for v in finite if v > 0]
-    if min(nonzero) < SMALLEST_PLAIN or max(nonzero) >= LARGEST_PLAIN:
-        return "{:.2e}".format  # the whole column, never beside plain numbers
-    return plain
+    if not nonzero:
+        return 1
+    if max(nonzero) >= LARGEST_PLAIN:
+        return None
+    need = COLUMN_SIGNIFICANT - 1 - math.floor(math.log10(min(nonzero)))
+    floor = 1 if need >= 2 else 0
+    exact = next((d for d in range(floor, max(floor, need) + 1) if _shows_exactly(finite, d)), None)
+    decimals = max(floor, need) if exact is None else exact
+    return None if decimals > MAX_DECIMALS else decimals
+
+
+def number_format(values: Sequence[Any], count: bool = False) -> Callable[[Any], str]:
+    """One format for a column of numbers `values` (see the module docstring); `count` when the
+    column counts things, so that whole values read as integers. Missing values are not handled
+    here (`column_formats` shows them as MISSING)."""
+    finite = [v for v in values if not is_missing(v)]
+    if count and all(float(v).is_integer() for v in finite):
+        return lambda v: f"{round(v):,}"
+    if all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in finite):
+        return "{:,}".format
+    decimals = column_decimals(finite)
+    if decimals is None:
+        return f"{{:.{SCIENTIFIC_DIGITS}e}}".format  # the whole column, never beside plain
+    return f"{{:,.{decimals}f}}".format
 
 
 def _or_missing(fmt: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -89,7 +143,7 @@ def column_formats(df: pl.DataFrame) -> dict[str, Callable[[Any], str]]:
         if dtype.is_integer():
             base = "{:,}".format
         elif dtype.is_float():
-            base = _float_format(df[name].to_list())
+            base = number_format(df[name].to_list(), count=is_count(name))
         elif dtype == pl.Boolean:
             base = _yes_no
         else:
@@ -107,9 +161,18 @@ def formatted_rows(df: pl.DataFrame, limit: int | None = None) -> list[list[str]
     ]
 
 
-def with_n(label: str, n: int | float | None) -> str:
-    """A group's label with its size: 'u1 (n=2)'."""
-    return label if n is None else f"{label} (n={n:,.0f})"
+def n_text(n: int | float, unknown: int | None = None) -> str:
+    """A group's size as a table shows it: 'n=71,515', or with the rows of unknown status
+    beside it, 'n=71,515, 3,408 unknown' (n counts every row of the group)."""
+    text = f"n={n:,.0f}"
+    if unknown:
+        text += ", all unknown" if unknown == n else f", {unknown:,} unknown"
+    return text
+
+
+def with_n(label: str, n: int | float | None, unknown: int | None = None) -> str:
+    """A group's label with its size: 'u1 (n=2)', 'u1 (n=789, 62 unknown)'."""
+    return label if n is None else f"{label} ({n_text(n, unknown)})"
 
 
 def short(name: str, width: int = 24) -> str:
@@ -137,3 +200,36 @@ def time_axis(times: Sequence[datetime] | pl.Series, time_origin: str) -> tuple[
     offsets = [((t if t.tzinfo else t.replace(tzinfo=UTC)) - EPOCH).total_seconds() for t in values]
     unit, size = since_start_unit(max(offsets, default=0.0))
     return [o / size for o in offsets], f"{unit} since the trace's start"
+
+
+def _value(v: Any) -> bool:
+    """Whether a point's coordinate can be drawn: present, and finite when a number."""
+    if v is None:
+        return False
+    if isinstance(v, int | float | np.integer | np.floating):
+        return math.isfinite(float(v))
+    return True
+
+
+def draws_something(fig: go.Figure) -> bool:
+    """Whether plotly would draw a mark: a bar, marker or text at a point with a value, or a
+    line through at least two such points (a lone point of a line shows nothing)."""
+    for trace in fig.data:
+        spec = trace.to_plotly_json()
+        xs, ys = spec.get("x"), spec.get("y")
+        if xs is None and ys is None:
+            return True  # a kind of trace without x/y (pie, heatmap): trust it
+        values = ys if ys is not None else xs
+        if trace.type == "bar" and trace.orientation == "h" and xs is not None:
+            values = xs
+        points = sum(1 for v in values if _value(v))
+        mode = trace.mode if trace.type == "scatter" else None
+        if points >= (2 if mode == "lines" else 1):
+            return True
+    return False
+
+
+def drawable(figures: Sequence[go.Figure]) -> list[go.Figure]:
+    """The figures that draw something: a figure with nothing to draw (a one-row trace's CDF)
+    is left out rather than shown as empty axes."""
+    return [f for f in figures if draws_something(f)]

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analysis.describe import count, num, pct
+from analysis.presentation import drawable
 from analysis.profiles import OperatorProfile, ProfilesResult
 from analysis.section import Section
 
@@ -253,7 +254,7 @@ def section(result: ProfilesResult) -> Section:
         title="GPU operator profiles: time against tokens",
         numbers=numbers(result),
         tables=tables,
-        figures=figures,
+        figures=drawable(figures),
         findings=_findings(result),
         notes=[
             "Times are the profiles' median call times. 'Flat until' is the largest batch whose "

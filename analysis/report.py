@@ -257,9 +257,9 @@ def _html_table(df: pl.DataFrame, limit: int = 30) -> str:
     def cell(column: str, v: Any) -> str:
         if v is None or column in numeric:
             return formats[column](v)
-        return html.escape(str(v))
+        return escape.html_text(v)
 
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
+    head = "".join(f"<th>{escape.html_text(c)}</th>" for c in df.columns)
     body = "".join(
         "<tr>"
         + "".join(f"<td>{cell(c, v)}</td>" for c, v in zip(df.columns, row, strict=True))
@@ -272,7 +272,7 @@ def _html_table(df: pl.DataFrame, limit: int = 30) -> str:
 
 def _html_table_block(title: str, df: pl.DataFrame) -> str:
     """Short tables inline; long ones folded, so that figures and findings lead the page."""
-    label = f"<b>{html.escape(title)}</b>"
+    label = f"<b>{escape.html_text(title)}</b>"
     if df.height <= 12:
         return f"<p class=caption>{label}</p>{_html_table(df)}"
     return (
@@ -502,11 +502,11 @@ def to_html(report: Report) -> str:
             f"<p class=caption>{html.escape(_trace_caption(tr.info))}</p>",
         ]
         for s in tr.sections:
-            block.append(f"<h3>{html.escape(s.title)}</h3>")
+            block.append(f"<h3>{escape.html_text(s.title)}</h3>")
             if s.findings:
-                items = "".join(f"<li>{html.escape(f)}</li>" for f in s.findings)
+                items = "".join(f"<li>{escape.html_text(f)}</li>" for f in s.findings)
                 block.append(f"<ul class=findings>{items}</ul>")
-            block += [f"<p class=note>{html.escape(note)}</p>" for note in s.notes]
+            block += [f"<p class=note>{escape.html_text(note)}</p>" for note in s.notes]
             if s.figures:
                 figs = []
                 for fig in s.figures:

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analysis.describe import count, listing, num, pct
+from analysis.presentation import drawable
 from analysis.section import Section
 from analysis.stragglers import HIGH_CV, StragglersResult
 
@@ -160,7 +161,7 @@ def section(result: StragglersResult) -> Section:
         title="Stragglers among the workers of training jobs",
         numbers=numbers(result),
         tables=tables,
-        figures=figures,
+        figures=drawable(figures),
         findings=_findings(result),
         notes=[
             f"A worker straggles in an iteration when its time exceeds {result.factor:g}x the "

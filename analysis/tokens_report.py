@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
-from analysis.presentation import with_n
+from analysis.presentation import drawable, with_n
 from analysis.section import Section
 from analysis.tokens import (
     FIT_SAMPLE,
@@ -257,15 +257,17 @@ def _quantile_row(name: str, s: Summary) -> dict[str, Any]:
 
 def _tables(result: TokensResult) -> dict[str, pl.DataFrame]:
     tables: dict[str, pl.DataFrame] = {}
+    schema = {"length": pl.String, "n": pl.Int64, "mean": pl.Float64} | {
+        c: pl.Float64 for c in _QUANTILE_COLUMNS
+    }
     rows = [_quantile_row(s.side, s.summary) for s in result.sides]
-    if result.ratio is not None:
-        rows.append(_quantile_row("output/input", result.ratio))
     if rows:
-        tables["Token lengths"] = pl.DataFrame(
-            rows,
-            schema={"length": pl.String, "n": pl.Int64, "mean": pl.Float64}
-            | {c: pl.Float64 for c in _QUANTILE_COLUMNS},
-        )
+        tables["Token lengths"] = pl.DataFrame(rows, schema=schema)
+    # A ratio, not tokens: its own table, so that each column holds one unit and one format.
+    if result.ratio is not None:
+        tables["Output/input token ratio"] = pl.DataFrame(
+            [_quantile_row("output/input", result.ratio)], schema=schema
+        ).rename({"length": "ratio"})
     fitted = [s for s in result.sides if s.fits]
     if fitted:
         tables["Distribution fits"] = pl.DataFrame(
@@ -435,7 +437,7 @@ def section(result: TokensResult) -> Section:
         title="Token lengths",
         numbers=numbers(result),
         tables=_tables(result),
-        figures=_figures(result),
+        figures=drawable(_figures(result)),
         findings=_findings(result),
         notes=_notes(result),
     )

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analysis.describe import count, listing, num, pct, value
-from analysis.presentation import time_axis
+from analysis.presentation import drawable, time_axis
 from analysis.section import Section
 from analysis.utilization import (
     DAILY_CYCLE,
@@ -236,7 +236,7 @@ def section(result: UtilizationResult) -> Section:
         title="Utilization and level metrics per entity",
         numbers=numbers(result),
         tables=tables,
-        figures=figures,
+        figures=drawable(figures),
         findings=_findings(result),
         notes=notes,
     )

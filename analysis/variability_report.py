@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analysis.describe import count, num, pct
+from analysis.presentation import drawable
 from analysis.section import Section
 from analysis.variability import MIN_WINDOW_RUNS, BenchmarkVariability, VariabilityResult
 
@@ -214,7 +215,7 @@ def section(result: VariabilityResult) -> Section:
                 _partition_table(result)
             ),
         },
-        figures=[_fig_cv(result), _fig_outliers(result), _fig_drift(result)],
+        figures=drawable([_fig_cv(result), _fig_outliers(result), _fig_drift(result)]),
         findings=_findings(result),
         notes=[
             "CV is the sample standard deviation over the mean of one partition's runs; the "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,10 +34,11 @@ from ingest.records import FileScan, scan_file
 from ingest.runner import LocalRunner, QueryOutcome, Runner, make_runner
 from ingest.schema import SCHEMA_VERSION, TABLES
 from ingest.sources import get_source
-from ingest.sources.base import ReadContext, Source
+from ingest.sources.base import ReadContext, Source, TableQuery
 from ingest.write import connect, enforce_invariants, write_rejected
 
 DEFAULT_MAX_REJECTED = 0.01
+WAIT_FOR_SCAN_BYTES = 64 << 20
 
 
 class Progress(Protocol):
@@ -163,6 +165,17 @@ def ingest_trace(
         scans: dict[Path, Future[FileScan]] = {
             f: pool.submit(scan_file, f, p.source.record_rule(f)) for f in p.files
         }
+        parsing = threading.Event()
+        parsing.set()
+
+        def stop_parser(done: Future[FileScan]) -> None:
+            # A file no parser should be trusted with (a line of 100,000 fields takes
+            # DuckDB minutes and GBs) is refused at once, not after the parser is through.
+            if parsing.is_set() and done.exception() is None and done.result().problem:
+                run.interrupt()
+
+        for future in scans.values():
+            future.add_done_callback(stop_parser)
         ctx = ReadContext()
         rejects: dict[str, list[Rejected]] = {}
         findings: list[Finding] = []
@@ -171,7 +184,7 @@ def ingest_trace(
         try:
             outcomes = list(
                 run.run(
-                    p.source.read(list(p.files), ctx),
+                    _unless_unreadable(p, p.source.read(list(p.files), ctx), scans),
                     stage.table_dir,
                     p.trace,
                     ctx,
@@ -183,6 +196,8 @@ def ingest_trace(
             # less useful one: say what the plain reader saw, and where.
             refuse_unreadable(p, {f: s.result() for f, s in scans.items()}, cause=e)
             raise
+        finally:
+            parsing.clear()
         files_scanned = {f: s.result() for f, s in scans.items()}
         refuse_unreadable(p, files_scanned)
         check_records(p, outcomes, files_scanned)
@@ -247,6 +262,22 @@ def ingest_trace(
             progress.finish()
 
 
+def _unless_unreadable(
+    p: Plan, queries: Iterator[TableQuery], scans: dict[Path, Future[FileScan]]
+) -> Iterator[TableQuery]:
+    """The source's queries, stopping before one whose file is already known unreadable."""
+    for tq in queries:
+        # A small file's scan is waited for (milliseconds); a large one's runs beside the
+        # parser, which it interrupts if it finds the file unreadable.
+        done = {
+            f: scans[f].result()
+            for f in tq.files
+            if f in scans and (scans[f].done() or f.stat().st_size < WAIT_FOR_SCAN_BYTES)
+        }
+        refuse_unreadable(p, done)
+        yield tq
+
+
 def _problem_counts(rejects: list[Rejected]) -> Counter[str]:
     counts: Counter[str] = Counter()
     for r in rejects:
@@ -259,13 +290,28 @@ def refuse_unreadable(
 ) -> None:
     """DataError for the first file holding what no parser can be trusted with."""
     for f, scan in scans.items():
-        if scan.problem and cause is not None and scan.problem.startswith("a compressed"):
-            continue  # the reader saw the truncation too, and says it in its own words
+        if (
+            scan.problem
+            and scan.problem.startswith("a compressed")
+            and cause is not None
+            and "line " in str(cause)
+        ):
+            continue  # the reader saw the truncation too, and said where in its own words
+        if scan.problem and scan.problem.startswith("a compressed"):
+            raise CorruptFile(
+                f"{f}: the file cannot be read to the end: the compressed stream ends after "
+                f"line {scan.problem_line}. It is truncated: download it again and check its "
+                "sha256 (`traces datasets` lists the checksums). Nothing was written; the lake "
+                "is unchanged."
+            ) from cause
         if scan.problem:
             raise CorruptFile(
                 f"{f}, line {scan.problem_line}: {scan.problem}. The parser's result for this "
                 "file cannot be trusted, so the trace was not written; the lake is unchanged. "
-                + _UNREADABLE_FIX.get(scan.problem.split(" (")[0], "Check the file.")
+                + next(
+                    (fix for what, fix in _UNREADABLE_FIX.items() if scan.problem.startswith(what)),
+                    "Check the file.",
+                )
             ) from cause
 
 
@@ -275,8 +321,7 @@ _UNREADABLE_FIX = {
     "a carriage return that does not end a line": "Convert the line endings to LF "
     "(e.g. `tr '\\r' '\\n'` for old Mac files, or `dos2unix`).",
     "line endings that change": "Convert the file to one line ending (e.g. `dos2unix FILE`).",
-    "a compressed stream that ends early": "The file is truncated: download it again and "
-    "check its sha256 (`traces datasets` lists the checksums).",
+    "a line of": "No trace format here has that many columns: remove or split that line.",
 }
 
 
@@ -301,7 +346,7 @@ def check_records(p: Plan, outcomes: list[QueryOutcome], scans: dict[Path, FileS
         files = ", ".join(outcome.files[:3]) + (
             f" and {len(outcome.files) - 3} more file(s)" if len(outcome.files) > 3 else ""
         )
-        swallower = next((r for r in outcome.rejects if r.raw and "\n" in r.raw), None)
+        swallower = next((r for r in outcome.rejects if r.multiline), None)
         if gap > 0 and swallower is not None and swallower.line is not None:
             i = outcome.rejects.index(swallower)
             outcome.rejects[i] = dataclasses.replace(

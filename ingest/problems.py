@@ -23,6 +23,7 @@ PROBLEMS: dict[str, str] = {
     "missing-field": "a required field is absent or empty",
     "negative-count": "a count (tokens, invocations, GPUs, ...) below zero",
     "non-finite-number": "nan or infinity where a number is expected",
+    "out-of-range-number": "a number of 1e18 or more in size, beyond any measured quantity",
     "out-of-range-timestamp": "a time outside the years 1 to 9999, which the lake cannot hold",
     "repeated-header": "a copy of the header line inside the data",
 }
@@ -58,6 +59,9 @@ class Rejected:
     column: str | None = None
     table: str | None = None  # the canonical table the row was meant for, when not the first
     records: int = 1  # input records it stands for (see REJECTED_SCHEMA)
+    # The parser read this "line" across line breaks (an unterminated quote): the records
+    # after it that went missing were swallowed by it. Not stored; `records` says it.
+    multiline: bool = False
 
     def describe(self) -> str:
         where = f"{self.file}, line {self.line}" if self.line is not None else self.file

@@ -62,8 +62,13 @@ def execute(
 ) -> QueryOutcome:
     """Run one query into `out_dir`, collect the lines its CSV reader refused, and check it."""
     rejected_before = ctx.rejected_count if ctx else 0
-    written = run_query(con, tq, out_dir, part, trace, report)
+    written, flagged = run_query(con, tq, out_dir, part, trace, report)
     rejects = csv_rejects(con, tq.rejects) if tq.rejects else []
+    if tq.checks is not None:
+        rejects = tq.checks.relabel(rejects)
+        if flagged:
+            seen = {(r.file, r.line) for r in rejects if r.line is not None}
+            rejects += tq.checks.locate(con, skip=seen)
     rejected_now = len(rejects) + (ctx.rejected_count - rejected_before if ctx else 0)
     accounted: int | None = None
     if tq.accounting == "rows":
@@ -139,6 +144,10 @@ class Runner(Protocol):
 
     def close(self) -> None: ...
 
+    def interrupt(self) -> None:
+        """Stop the query running now (a file was found unreadable meanwhile)."""
+        ...
+
 
 def _size(tq: TableQuery) -> int:
     return sum(f.stat().st_size for f in tq.files)
@@ -174,6 +183,9 @@ class LocalRunner:
 
     def close(self) -> None:
         self.con.close()
+
+    def interrupt(self) -> None:
+        self.con.interrupt()
 
 
 # ---------------------------------------------------------------- Spark
@@ -304,6 +316,9 @@ class SparkRunner:
 
     def close(self) -> None:
         self.local.close()
+
+    def interrupt(self) -> None:
+        pass  # Spark tasks run elsewhere: the trace is refused when they are done
 
 
 def make_runner(engine: str = "duckdb") -> Runner:

@@ -232,6 +232,8 @@ for _table in TABLES.values():
 # with their line (ingest/sources/checks.py); these rules are the last line of defence.
 _FIRST_TS = "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
 _LAST_TS = "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
+MAX_ABS_NUMBER = 1e18
+
 for _table in TABLES.values():
     _times = [c.name for c in _table.columns if c.type == TS]
     _floats = [c.name for c in _table.columns if c.type == pa.float64()]
@@ -245,6 +247,13 @@ for _table in TABLES.values():
     if _floats:
         _nan = " OR ".join(f"NOT isfinite({c})" for c in _floats)
         INVARIANTS[_table.name] += (("non-finite-number", _nan, "numbers are finite"),)
+        # Past 1e18 no measured quantity of these traces is meaningful, and the analyses'
+        # exact sums (DECIMAL(38, 18)) hold less than 1e20: such a value would break the
+        # report of every trace, so it is rejected here, with its row.
+        _huge = " OR ".join(f"abs({c}) >= {MAX_ABS_NUMBER:.0e}" for c in _floats)
+        INVARIANTS[_table.name] += (
+            ("out-of-range-number", _huge, f"numbers are below {MAX_ABS_NUMBER:.0e} in size"),
+        )
 
 
 def _type_name(t: pa.DataType) -> str:

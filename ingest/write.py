@@ -31,6 +31,7 @@ from ingest.schema import (
     Table,
 )
 from ingest.sources.base import TableQuery, glob_escape, sql_str
+from ingest.sources.checks import PROBLEM
 
 ProgressFn = Callable[[float], None]  # fraction of the current query done, 0..1
 
@@ -136,15 +137,21 @@ def run_query(
     part: int,
     trace: str,
     report: ProgressFn | None = None,
-) -> int:
-    """Write the query's rows under `out_dir` as part-<part>-<i>.parquet; return rows written."""
+) -> tuple[int, int]:
+    """Write the query's rows under `out_dir` as part-<part>-<i>.parquet; return the rows
+    written and the rows a checked scan flagged with `_problem` (not written: rejects)."""
     table = TABLES[tq.table]
     caught: list[TracesError] = []
     if tq.arrow is not None:
         con.register("arrow_input", _guarded(tq.arrow, caught))
     try:
         available = set(con.sql(tq.sql).columns)
-        select = f"SELECT {projection(table, available, tq.constants, trace)} FROM ({tq.sql})"
+        # A checked scan marks rows that stand for rejected lines with `_problem`: they are
+        # written apart (a hive partition per slug, the column itself in no file).
+        flagged = PROBLEM in available
+        keep = f", {PROBLEM}" if flagged else ""
+        select = f"SELECT {projection(table, available, tq.constants, trace)}{keep} FROM ({tq.sql})"
+        layout = f"PARTITION_BY ({PROBLEM})" if flagged else "PER_THREAD_OUTPUT true"
         tmp = out_dir / f"_q{part}"
         out_dir.mkdir(parents=True, exist_ok=True)
         stop = threading.Event()
@@ -154,7 +161,7 @@ def run_query(
             poller.start()
         try:
             result = con.execute(
-                f"COPY ({select}) TO {sql_str(tmp)} (FORMAT parquet, PER_THREAD_OUTPUT true, "
+                f"COPY ({select}) TO {sql_str(tmp)} (FORMAT parquet, {layout}, "
                 f"COMPRESSION snappy, KV_METADATA {_kv_metadata(tq.table, trace)})"
             ).fetchall()
         finally:
@@ -169,11 +176,15 @@ def run_query(
         if tq.arrow is not None:
             con.unregister("arrow_input")
     rows = int(result[0][0]) if result else 0
-    for i, f in enumerate(sorted(tmp.glob("*.parquet"))):
-        if pq.read_metadata(f).num_rows:
+    good = tmp / f"{PROBLEM}=__HIVE_DEFAULT_PARTITION__" if flagged else tmp
+    kept = 0
+    for i, f in enumerate(sorted(good.glob("*.parquet"))):
+        n = pq.read_metadata(f).num_rows
+        if n:
+            kept += n
             f.rename(out_dir / f"part-{part}-{i}.parquet")
     shutil.rmtree(tmp)
-    return rows
+    return (kept, rows - kept) if flagged else (rows, 0)
 
 
 _VALUE = re.compile(r'string "(.*)" to')
@@ -196,6 +207,7 @@ _TYPE_WORDS = {
     "DOUBLE": "a number",
     "TIMESTAMP": "a timestamp",
     "TIMESTAMPTZ": "a timestamp",
+    "TIMESTAMP WITH TIME ZONE": "a timestamp",
 }
 
 
@@ -211,19 +223,20 @@ def csv_rejects(con: duckdb.DuckDBPyConnection, name: str) -> list[Rejected]:
     """Lines DuckDB's CSV reader refused, one per line (the first problem on the line)."""
     rows = con.sql(
         f"""SELECT s.file_path, e.line, e.column_name, e.error_type,
-                   left(e.csv_line, {RAW_LIMIT + 1}), e.error_message
+                   left(e.csv_line, {RAW_LIMIT + 1}), e.error_message,
+                   strpos(e.csv_line, chr(10)) > 0
             FROM {name} e JOIN {name}_scan s USING (scan_id, file_id)
             ORDER BY s.file_path, e.line, e.column_idx"""
     ).fetchall()
     out: list[Rejected] = []
     seen: set[tuple[str, int]] = set()
-    for path, line, column, etype, raw, message in rows:
+    for path, line, column, etype, raw, message, multiline in rows:
         if (path, line) in seen:
             continue
         seen.add((path, line))
         problem = _slug_for(etype, message)
         text = _message(etype, message, column)
-        out.append(Rejected(path, int(line), problem, text, raw, column))
+        out.append(Rejected(path, int(line), problem, text, raw, column, multiline=bool(multiline)))
     con.sql(f"DROP TABLE IF EXISTS {name}; DROP TABLE IF EXISTS {name}_scan")
     return out
 

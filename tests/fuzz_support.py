@@ -298,11 +298,12 @@ def owned_by(rel: str, trace: str) -> bool:
 
 
 ONLY_0 = frozenset({0})
-# Issue 11: "A line the parser cannot read (bad quoting, too long, NUL bytes) is a rejected row
-# with its line number", and mixed line endings should leave rows read or rejected, not fail
-# the trace. Under --max-rejected 1 such files therefore exit 0. (A policy that refuses the
-# whole file instead, with the line and the fix, would make this frozenset({0, 1}).)
-UNREADABLE_LINE = ONLY_0
+# NUL bytes and mixed line endings: the project's policy (README, "Bad input") refuses the
+# whole file with the line and the command that fixes it, rather than rejecting the line:
+# DuckDB's reader fails the whole file on mixed endings and keeps NULs inside text fields.
+# Either way the invariant holds: exit 0 with every record accounted, or exit 1 with the lake
+# unchanged and the line named.
+UNREADABLE_LINE = frozenset({0, 1})
 
 
 @dataclass(frozen=True)

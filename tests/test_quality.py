@@ -47,7 +47,7 @@ def test_a_part_file_with_no_rows_is_reported(tmp_path: Path, lake_dir: Path, in
         yield TableQuery("requests", "SELECT 7::BIGINT AS input_tokens", (good,))
         yield TableQuery("requests", "SELECT 7::BIGINT AS input_tokens WHERE false", (empty,))
 
-    source = dataclasses.replace(burstgpt.SOURCE, read=read)
+    source = dataclasses.replace(burstgpt.SOURCE, read=read, records=None)  # not lines
     good.write_text("x")
     empty.write_text("")
     result = ingest_one(source, [good, empty], trace="parts")

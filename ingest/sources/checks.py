@@ -428,6 +428,9 @@ class RowChecks:
             extra += f", quote={lit(self.quote or '')}"
         if self.filename:
             extra += ", filename=true"
+        if all(is_gzip(f) for f in files or self.files):
+            # Said, not guessed from the name: an escaped name no longer ends in .gz for DuckDB.
+            extra += ", compression='gzip'"
         if self.timestamp_format:
             extra += f", timestampformat={lit(self.timestamp_format)}"
         extra += "".join(f", {k}={v}" for k, v in self.options)
@@ -454,7 +457,11 @@ class RowChecks:
             raw = (r.raw or "").strip().lstrip("\ufeff")
             fields = [f.strip() for f in _split(raw, self)]
             # A long header line reaches us cut at RAW_LIMIT characters: compare what is left.
-            cut = len(raw) >= RAW_LIMIT and fields[:-1] == names[: len(fields) - 1]
+            cut = (
+                len(raw) >= RAW_LIMIT
+                and len(fields) > 2
+                and fields[:-1] == names[: len(fields) - 1]
+            )
             if fields == names or cut:
                 r = Rejected(
                     r.file, r.line, "repeated-header", "the header line again", r.raw, None, r.table
@@ -478,6 +485,8 @@ class RowChecks:
         for path in self.files:
             table = f"_locate_{uuid.uuid4().hex[:12]}"
             scan = self.checked(self.read_csv(table, files=(path,)), index=True)
+            # One thread keeps file order; the caller's setting (a Spark task's share) returns.
+            threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
             con.execute("SET threads = 1")
             try:
                 flagged = con.execute(
@@ -489,7 +498,7 @@ class RowChecks:
                     for (line,) in con.execute(f"SELECT DISTINCT line FROM {table}").fetchall()
                 }
             finally:
-                con.execute("RESET threads")
+                con.execute(f"SET threads = {int(threads)}")
                 con.execute(f"DROP TABLE IF EXISTS {table}; DROP TABLE IF EXISTS {table}_scan")
             if not flagged:
                 continue

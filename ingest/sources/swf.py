@@ -377,7 +377,7 @@ def trace_name(path: Path) -> str:
 
 
 # A job is a line; header lines and comments start with ';'.
-SWF_RECORDS = RecordRule(header_lines=0, comment=b";")
+SWF_RECORDS = RecordRule(header_lines=0, comment=b";", delimiter=None)  # fields: white space
 
 SOURCE = Source(
     records=SWF_RECORDS,

@@ -266,9 +266,7 @@ def test_token_counts_are_never_rounded(tmp_path: Path) -> None:
     mutated = list(lines)
     for n, value in bad.items():
         ts, _, out = csv_fields(lines[n - 1])
-        mutated[n - 1] = (
-            f"{ts},{value},{out}\r\n" if lines[n - 1].endswith("\r\n") else f"{ts},{value},{out}\n"
-        )
+        mutated[n - 1] = f"{ts},{value},{out}\n"
     # Written as 374.0 a whole count is still 374: kept, as the number it is.
     ts, ctx, out = csv_fields(lines[9])
     mutated[9] = f"{ts},{ctx}.0,{out}\n"
@@ -303,25 +301,30 @@ def test_token_counts_are_never_rounded(tmp_path: Path) -> None:
 
 
 def test_a_google_clock_is_exact_to_the_microsecond_and_must_be_digits(tmp_path: Path) -> None:
-    rel = "datacenter/google_borg_2011/job_events/part-00000-of-00500.csv.gz"
+    rel = "datacenter/google_borg_2011/job_events/part-00001-of-00500.csv.gz"
     lines = lines_of(SHARED / rel, 30)
     fields = [csv_fields(line) for line in lines]
     mutated = list(lines)
     mutated[2] = ",".join(["1.5e6", *fields[2][1:]]) + "\n"  # line 3: not plain digits
     mutated[3] = ",".join([fields[3][0], fields[3][1], "12.5", *fields[3][3:]]) + "\n"  # job id
-    f = write_lines(tmp_path / "job_events" / "part-00000-of-00500.csv.gz", mutated)
+    f = write_lines(tmp_path / "job_events" / "part-00001-of-00500.csv.gz", mutated)
     got = read_checked(SOURCES["google_2011_jobs"], [f])
     assert got.lines() == [(3, "unparsable-value"), (4, "unparsable-value")]
     assert [r.message for r in sorted(got.rejected, key=lambda r: r.line or 0)] == [
         "timestamp: '1.5e6' is not a whole number",
         "job_id: '12.5' is not a whole number",
     ]
-    # Jobs seen only on the rejected lines are gone; every other job is as the raw text says.
-    kept = {r["job_id"] for r in got.rows["jobs"]}
-    assert kept == {f[2] for n, f in enumerate(fields, start=1) if n not in (3, 4)} - (
-        {fields[2][2], fields[3][2]}
-        - {f[2] for n, f in enumerate(fields, start=1) if n not in (3, 4)}
-    )
+    # Every other line's job is there. A job seen once, ending (FINISH, FAIL, KILL, EVICT,
+    # LOST), ended at its raw microsecond minus the trace's 600 s offset, to the microsecond.
+    others = [f for n, f in enumerate(fields, start=1) if n not in (3, 4)]
+    jobs = {r["job_id"]: r for r in got.rows["jobs"]}
+    assert set(jobs) == {f[2] for f in others}
+    ids = [f[2] for f in others]
+    ended = [f for f in others if ids.count(f[2]) == 1 and f[3] in ("2", "3", "4", "5", "6")]
+    assert len(ended) >= 5
+    for f in ended:
+        micros = (jobs[f[2]]["end_ts"] - EPOCH) // timedelta(microseconds=1)
+        assert micros == int(f[0]) - 600_000_000
 
 
 def test_wide_invocation_counts_are_whole_numbers(tmp_path: Path) -> None:
@@ -451,17 +454,13 @@ def test_relative_times_outside_the_lake_and_non_finite_numbers(tmp_path: Path) 
         (4, "non-finite-number"),
         (5, "non-finite-number"),
     ]
-    # ts = end - duration, in whole microseconds, for every line left alone.
-    expected = [
-        round((float(r[2]) - float(r[3])) * 1e6) for n, r in enumerate(rows[1:], start=2) if n > 5
-    ] + [
-        round((float(r[2]) - float(r[3])) * 1e6) for n, r in enumerate(rows[1:], start=2) if n == 2
+    # ts = end - duration, in whole microseconds, for every line left alone, in file order.
+    left = [r for n, r in enumerate(rows[1:], start=2) if n not in (3, 4, 5)]
+    kept = got.rows["requests"]
+    assert [(r["ts"] - EPOCH) // timedelta(microseconds=1) for r in kept] == [
+        round((float(r[2]) - float(r[3])) * 1e6) for r in left
     ]
-    kept = [round((r["ts"] - EPOCH) / timedelta(microseconds=1)) for r in got.rows["requests"]]
-    assert sorted(kept) == sorted(expected)
-    assert [r["duration_s"] for r in got.rows["requests"]] == [
-        float(r[3]) for n, r in enumerate(rows[1:], start=2) if n not in (3, 4, 5)
-    ]
+    assert [r["duration_s"] for r in kept] == [float(r[3]) for r in left]
 
 
 def test_machine_usage_infinity_is_rejected_not_stored(tmp_path: Path) -> None:
@@ -615,3 +614,45 @@ def test_rows_without_any_key_field_are_reported_when_kept(
     assert result.rows_rejected == 0
     empty = [q for q in result.quality if q.slug == "empty-key"]
     assert [(q.table, q.count) for q in empty] == [("requests", 1)]
+
+
+def test_a_300_digit_minute_column_names_the_file_and_line(tmp_path: Path) -> None:
+    rel = "serverless/azure_functions_2019_invitro_sample100/invocations.csv"
+    lines = lines_of(SHARED / rel, 4)
+    header = csv_fields(lines[0])
+    header[4] = "9" * 300
+    f = write_lines(tmp_path / "invocations.csv", [",".join(header) + "\n", *lines[1:]])
+    with pytest.raises(DataError) as e:
+        read_checked(SOURCES["azure_functions_2019"], [f])
+    assert str(e.value) == (
+        f"{f}, line 1: after HashOwner,HashApp,HashFunction,Trigger every column must be a "
+        "minute number (1..1440); found '99999999999999999999...'."
+    )
+
+
+def test_the_lake_rules_catch_what_no_source_may_let_through(tmp_path: Path) -> None:
+    """The last line of defence behind the sources: times outside the years 1..9999 and
+    non-finite numbers break the schema rules, so the lake moves such rows out."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ingest.quality import profile
+    from ingest.schema import TABLES
+    from ingest.write import connect
+
+    schema = TABLES["requests"].schema
+    day = (datetime(2023, 11, 16, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
+    # Microseconds past year 9999, as a faulty source could hand them over (Arrow and DuckDB
+    # hold them): 253402300800000000 µs is 10000-01-01, 2^62 µs is in year 146,138.
+    micros = [day, 253_402_300_800_000_000, 2**62, day, day]
+    ts = pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+    columns = {f.name: pa.nulls(5, f.type) for f in schema}
+    columns["trace"] = pa.array(["t"] * 5)
+    columns["status"] = pa.array(["unknown"] * 5)
+    columns["ts"] = ts
+    columns["duration_s"] = pa.array([1.5, 1.5, 1.5, float("nan"), None])
+    staged = tmp_path / "requests"
+    staged.mkdir()
+    pq.write_table(pa.table(columns, schema=schema), staged / "part-0.parquet")
+    con = connect()
+    assert profile(con, "requests", staged, 1e-6).breaking_rows == 3
