@@ -32,6 +32,7 @@ from ingest.sources.checks import LAST_US
 
 BLOCK_TOKENS = 512
 BATCH_ROWS = 50_000
+MAX_LINE_BYTES = 2_000_000
 FIELDS = ("timestamp", "input_length", "output_length")
 EXPECTS = 'JSON lines like {"timestamp": 0, "input_length": 6758, "output_length": 500, ...}'
 
@@ -126,6 +127,17 @@ def _batches(path: Path, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
                 if not text:
                     continue
                 seen += 1
+                if len(raw) > MAX_LINE_BYTES:  # the CSV reader's limit: no real request is near
+                    ctx.reject(
+                        Rejected(
+                            str(path),
+                            line_no,
+                            "malformed-line",
+                            f"a line of {len(raw):,} bytes, over the limit of {MAX_LINE_BYTES:,}",
+                            text[:500],
+                        )
+                    )
+                    continue
                 try:
                     record = json.loads(text, parse_float=Decimal)
                 except ValueError as e:

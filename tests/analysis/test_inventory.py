@@ -131,7 +131,7 @@ def test_section_and_what_is_not_an_inventory(db: LakeDB) -> None:
     r = inventory.compute(db, "alibaba_gpu_2023_nodes_all_node")
     assert r is not None
     s = inventory_report.section(r)
-    assert s.findings[0] == "1,523 machines, 125,514 cores, 6,212 GPUs, 584 TB of memory."
+    assert s.findings[0] == "1,523 machines, 125,514 cores, 6,212 GPUs, 583.7 TiB of memory."
     assert s.figures and s.figures[0].data[0].text[0] == f"{r.classes[0].machines:,}"
     assert inventory.compute(db, "acme_cluster_summary") is None  # published stats, no capacity
     assert inventory.compute(db, "servegen_reason_deepseek_r1") is None
