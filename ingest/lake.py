@@ -204,6 +204,8 @@ class Lake:
 
     def _recover_locked(self) -> None:
         journals = self.root / JOURNAL
+        for tmp in journals.glob("*.json.tmp") if journals.is_dir() else []:
+            tmp.unlink()  # killed before the journal was in place: no rename had happened
         for path in sorted(journals.glob("*.json")) if journals.is_dir() else []:
             try:
                 journal = json.loads(path.read_text())

@@ -65,4 +65,11 @@ class Rejected:
 
     def describe(self) -> str:
         where = f"{self.file}, line {self.line}" if self.line is not None else self.file
-        return f"{where}: {self.problem}: {self.message}"
+        return f"{where}: {self.problem}: {bounded(self.message, 300)}"
+
+
+def bounded(text: str, limit: int = RAW_LIMIT) -> str:
+    """`text`, cut to `limit` characters and saying so: a message quotes data of any size."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"... ({len(text) - limit:,} more characters)"

@@ -47,10 +47,12 @@ class RecordRule:
 CSV_WITH_HEADER = RecordRule(header_lines=1)
 CSV_WITHOUT_HEADER = RecordRule(header_lines=0)
 JSON_LINES = RecordRule(header_lines=0, skip_whitespace_lines=True, delimiter=None)
-# A line with more fields than this is refused before the parser spends minutes and GBs on it
-# (DuckDB logs one error, holding the whole line, per extra field). The widest real line of
-# the samples has about 5,000 (the PAI per-iteration CoV table); Azure Functions 2019, 1,444.
+# A line with more fields than 4 times line 1's (at least 1,000; never more than MAX_FIELDS) is
+# refused before the parser spends minutes and GBs on it (DuckDB logs one error, holding the whole
+# line, per extra field: cost grows with the square of the width). The widest real line of the
+# samples has about 5,000 fields (the PAI per-iteration CoV table); Azure Functions 2019, 1,444.
 MAX_FIELDS = 20_000
+MIN_FIELDS_LIMIT = 1_000
 
 RuleFor = Callable[[Path], RecordRule | None]
 
@@ -78,6 +80,8 @@ class _Counter:
     def __init__(self, rule: RecordRule) -> None:
         self.skip = _skip_pattern(rule)
         self.delimiter = rule.delimiter
+        self.width: int | None = None  # fields of line 1
+        self.max_fields = MAX_FIELDS
         self.header_left = rule.header_lines
         self.lines = 0
         self.records = 0
@@ -118,16 +122,22 @@ class _Counter:
         self.records += n - skipped
 
     def _check_fields(self, buf: bytes, start: int, end: int) -> None:
-        """Flag the first line of buf[start:end] with more than MAX_FIELDS fields. Only lines
-        longer than MAX_FIELDS bytes can have that many, so only those are counted."""
-        ends = np.flatnonzero(np.frombuffer(buf, np.uint8, end - start, start) == 0x0A)
-        bounds = np.concatenate(([-1], ends, [end - start]))
-        for i in np.flatnonzero(np.diff(bounds) > MAX_FIELDS):
-            a, b = start + int(bounds[i]) + 1, start + int(bounds[i + 1])
-            fields = buf.count(self.delimiter or b",", a, b) + 1
-            if fields > MAX_FIELDS:
-                self._flag(f"a line of {fields:,} fields (more than {MAX_FIELDS:,})", buf, start, a)
-                return
+        """Flag the first line of buf[start:end] with more than `max_fields` fields."""
+        arr = np.frombuffer(buf, np.uint8, end - start, start)
+        newlines = np.flatnonzero(arr == 0x0A)
+        delims = np.flatnonzero(arr == (self.delimiter or b",")[0])
+        per_line = np.bincount(np.searchsorted(newlines, delims), minlength=len(newlines) + 1)
+        over = np.flatnonzero(per_line + 1 > self.max_fields)
+        if len(over):
+            i = int(over[0])
+            where = start + (int(newlines[i - 1]) + 1 if i else 0)
+            self._flag(
+                f"a line of {int(per_line[i]) + 1:,} fields (more than {self.max_fields:,}, "
+                f"line 1 has {self.width:,})",
+                buf,
+                start,
+                where,
+            )
 
     def _flag(self, what: str, buf: bytes, start: int, pos: int) -> None:
         if self.problem is None:
@@ -137,10 +147,19 @@ class _Counter:
     def _check(self, buf: bytes, start: int, end: int) -> None:
         if self.problem is not None:
             return
-        if self.delimiter and buf.count(self.delimiter, start, end) > MAX_FIELDS:
-            self._check_fields(buf, start, end)
-            if self.problem is not None:
-                return
+        if self.delimiter:
+            delimiters = buf.count(self.delimiter, start, end)
+            if self.width is None:  # line 1 (header or first record) sets the width
+                first = buf.find(b"\n", start, end)
+                self.width = buf.count(self.delimiter, start, end if first < 0 else first) + 1
+                self.max_fields = min(MAX_FIELDS, max(MIN_FIELDS_LIMIT, 4 * self.width))
+            # Every line has about `width` fields: only a chunk with more delimiters than
+            # that allows can hold a line over the limit, and only then are lines counted.
+            lines = buf.count(b"\n", start, end) + 1
+            if delimiters > lines * (self.width - 1) + self.max_fields - self.width:
+                self._check_fields(buf, start, end)
+                if self.problem is not None:
+                    return
         nul = buf.find(b"\x00", start, end)
         if nul >= 0:
             self._flag("a NUL byte (binary data, not text)", buf, start, nul)

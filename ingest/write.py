@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.errors import CorruptFile, DataError, TracesError
-from ingest.problems import RAW_LIMIT, REJECTED_SCHEMA, Rejected
+from ingest.problems import RAW_LIMIT, REJECTED_SCHEMA, Rejected, bounded
 from ingest.schema import (
     INVARIANTS,
     META_SCHEMA_VERSION,
@@ -289,7 +289,7 @@ def write_rejected(rejects: list[Rejected], trace: str, table: str, out_dir: Pat
         "line": [r.line for r in rejects],
         "problem": [r.problem for r in rejects],
         "column": [r.column for r in rejects],
-        "message": [r.message for r in rejects],
+        "message": [bounded(r.message) for r in rejects],
         "raw": [_excerpt(r.raw) for r in rejects],
         "records": [r.records for r in rejects],
     }

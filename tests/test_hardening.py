@@ -143,3 +143,61 @@ def test_the_manifest_records_the_independent_count_of_every_file(
     with (shared / AZURE).open() as f:
         data_lines = sum(1 for line in f if line.strip()) - 1
     assert manifest["files"][0]["records"] == manifest["records"] == data_lines == 19366
+
+
+def _azure_with(shared: Path, tmp_path: Path, inserted: list[str], name: str) -> Path:
+    lines = (shared / AZURE).read_text().splitlines(keepends=True)[:300]
+    out = tmp_path / name
+    out.write_text("".join(lines[:5] + inserted + lines[5:]))
+    return out
+
+
+def test_many_wide_lines_are_refused_at_once_not_parsed(
+    shared: Path, tmp_path: Path, lake_dir: Path, cli: Callable[..., CliResult]
+) -> None:
+    # 20 lines of 19,999 fields took DuckDB 102 s and 10 GB; a line 4x wider than line 1
+    # (at least 1,000 fields) is refused before the parser starts, naming its line.
+    csv = _azure_with(shared, tmp_path, [",".join(["1"] * 19_999) + "\n"] * 20, "wide.csv")
+    code, out, err = cli("ingest", csv, "--lake", lake_dir, "--max-rejected", "0.5")
+    assert code == 1
+    assert "wide.csv, line 6: a line of 19,999 fields" in out + err
+    assert not (lake_dir / "_manifest").exists() or not any((lake_dir / "_manifest").iterdir())
+
+
+def test_a_huge_field_is_a_bounded_reject_not_an_unexpected_error(
+    shared: Path, tmp_path: Path, lake_dir: Path, cli: Callable[..., CliResult]
+) -> None:
+    row = "2023-11-16 18:15:51.3910170," + "9" * 200_000 + ",1\n"
+    csv = _azure_with(shared, tmp_path, [row], "field.csv")
+    code, out, err = cli("ingest", csv, "--lake", lake_dir, "--max-rejected", "0.5")
+    assert "Unexpected error" not in out + err
+    assert len(out + err) < 20_000  # the message quotes the value, bounded
+    assert code == 0, out + err
+    rejected = pq.read_table(next((lake_dir / "_rejected").rglob("*.parquet"))).to_pylist()
+    assert [r["line"] for r in rejected] == [6]
+    assert len(rejected[0]["message"]) < 1100 and len(rejected[0]["raw"]) < 1100
+
+
+def test_a_json_line_of_control_white_space_is_a_record(
+    shared: Path, tmp_path: Path, lake_dir: Path, cli: Callable[..., CliResult]
+) -> None:
+    moon = shared / "llm_serving/mooncake_fast25/conversation_trace.jsonl"
+    lines = moon.read_text().splitlines(keepends=True)[:50]
+    jsonl = tmp_path / "vt.jsonl"
+    jsonl.write_text("".join([*lines[:10], "\x0b\n", "[" * 100_000 + "\n", *lines[10:]]))
+    code, out, err = cli("ingest", jsonl, "--lake", lake_dir, "--max-rejected", "0.5")
+    assert code == 0, out + err
+    manifest = json.loads(next((lake_dir / "_manifest").glob("*.json")).read_text())
+    assert manifest["records"] == 52
+    assert manifest["rows_written"] == 50 and manifest["rows_rejected"] == 2
+
+
+def test_a_journal_killed_before_it_was_in_place_is_removed(tmp_path: Path) -> None:
+    from ingest.lake import Lake
+
+    Lake.open(tmp_path / "lake", create=True)
+    tmp = tmp_path / "lake/_journal/t.json.tmp"
+    tmp.parent.mkdir()
+    tmp.write_text("{")
+    Lake.open(tmp_path / "lake")
+    assert not tmp.exists()

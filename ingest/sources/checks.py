@@ -547,6 +547,11 @@ def _split(text: str, spec: RowChecks) -> list[str]:
     return next(csv.reader([text], **_dialect(spec)), [])
 
 
+# A field may be as long as a line the CSV reader accepts (2,000,000 bytes); Python's csv
+# module stops at 131,072 characters by default.
+csv.field_size_limit(4_000_000)
+
+
 def records(path: Path, spec: RowChecks) -> Iterator[tuple[int, str, list[str]]]:
     """(first line, text, fields) of each data record of a CSV file, as Python's csv module
     splits it: a record quoted over several lines is one record, blank lines are none."""

@@ -121,7 +121,8 @@ def _batches(path: Path, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
     try:
         with _open(path) as f:
             for line_no, raw in enumerate(f, start=1):
-                text = raw.decode("utf-8", errors="replace").strip()
+                # Only the white space the record counter skips too (ingest/records.py).
+                text = raw.decode("utf-8", errors="replace").strip(" \t\r\n")
                 if line_no == 1:
                     text = text.removeprefix("\ufeff")  # a byte-order mark is not JSON
                 if not text:
@@ -140,7 +141,7 @@ def _batches(path: Path, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
                     continue
                 try:
                     record = json.loads(text, parse_float=Decimal)
-                except ValueError as e:
+                except (ValueError, RecursionError) as e:  # too deeply nested: also bad
                     ctx.reject(Rejected(str(path), line_no, "malformed-line", str(e), text[:500]))
                     continue
                 problem = _problem(record)
