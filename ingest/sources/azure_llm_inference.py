@@ -11,8 +11,9 @@ Values are kept or rejected, never changed:
   declares no zone, so a zoned value is not what the file claims to be). Digits below the
   microsecond (the 7th, 0 throughout the release) do not fit the lake's µs resolution.
 - 2024 timestamps carry zones and are converted to UTC exactly (TIMESTAMPTZ).
-- Token counts are whole numbers >= 0: '10.5', '1e3' or '-5' are rejected with their line,
-  never rounded; a time outside the years 1..9999 and a row without a timestamp too.
+- Token counts are whole numbers >= 0: '10.5', 'nan' or '-5' are rejected with their line,
+  never rounded ('1e3' and '12.0' are the whole numbers 1000 and 12, see sources/checks.py);
+  a time outside the years 1..9999 and a row without a timestamp too.
 """
 
 from __future__ import annotations

@@ -49,6 +49,8 @@ def test_truncated_gzip_names_the_line(shared: Path, tmp_path: Path, ingest_one)
     broken = tmp_path / "conversation_trace.jsonl.gz"
     broken.write_bytes(data[: len(data) // 3])
     with pytest.raises(
-        CorruptFile, match=r"conversation_trace\.jsonl\.gz: the file ends or breaks after line \d+"
+        CorruptFile,
+        match=r"conversation_trace\.jsonl\.gz: the file cannot be read to the end: "
+        r"the compressed stream ends after line \d+",
     ):
         ingest_one(mooncake.SOURCE, [broken])
