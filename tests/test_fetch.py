@@ -332,13 +332,10 @@ def test_real_manual_dataset_returns_its_steps(tmp_path: Path) -> None:
     assert result.manual[-1].endswith("traces fetch google_2011 --sample")
 
 
-def test_fetch_by_name_from_a_catalog_file(server: FileServer, tmp_path: Path) -> None:
-    body = b"Timestamp,Model\n0,ChatGPT\n"
-    server.files["/data/trace.csv"] = body
-    digest = hashlib.sha256(body).hexdigest()
-    catalog = tmp_path / "catalog.toml"
-    catalog.write_text(
-        f"""
+def _catalog_entry(server: FileServer, files: str) -> str:
+    """A one-dataset catalog whose release is served by `server` under /data/."""
+    return (
+        """
 [[dataset]]
 name = "local"
 family = "llm_serving"
@@ -349,9 +346,23 @@ licence = "l"
 homepage = "https://example.org"
 adapters = ["burstgpt"]
 [dataset.release]
-base_url = "{server.url("/data/")}"
-files = [{{ path = "trace.csv", sha256 = "{digest}", size = {len(body)} }}]
 """
+        + f'base_url = "{server.url("/data/")}"\n'
+        + files
+        + "\n"
+    )
+
+
+def test_fetch_by_name_from_a_catalog_file(server: FileServer, tmp_path: Path) -> None:
+    body = b"Timestamp,Model\n0,ChatGPT\n"
+    server.files["/data/trace.csv"] = body
+    digest = hashlib.sha256(body).hexdigest()
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        _catalog_entry(
+            server,
+            f"""files = [{{ path = "trace.csv", sha256 = "{digest}", size = {len(body)} }}]""",
+        )
     )
     result = fetch("local", tmp_path / "dl", catalog=catalog, timeout=5)
     assert (tmp_path / "dl" / "trace.csv").read_bytes() == body
@@ -613,23 +624,13 @@ def test_cli_fetch_says_which_files_are_unverified(
     server.files["/data/checked.csv"] = small
     catalog = tmp_path / "catalog.toml"
     catalog.write_text(
-        f"""
-[[dataset]]
-name = "local"
-family = "llm_serving"
-title = "t"
-description = "d"
-citation = "c"
-licence = "l"
-homepage = "https://example.org"
-adapters = ["burstgpt"]
-[dataset.release]
-base_url = "{server.url("/data/")}"
-files = [
+        _catalog_entry(
+            server,
+            f"""files = [
   {{ path = "trace.csv" }},
   {{ path = "checked.csv", sha256 = "{hashlib.sha256(small).hexdigest()}" }},
-]
-"""
+]""",
+        )
     )
     monkeypatch.setenv("TRACES_CATALOG", str(catalog))
     code, out, err = cli("fetch", "local", "--dest", tmp_path / "dl")
@@ -649,22 +650,7 @@ def test_cli_fetch_refused_redirect_is_a_message_not_a_crash(
 ) -> None:
     server.redirects["/data/trace.csv"] = "ftp://127.0.0.1/trace.csv"
     catalog = tmp_path / "catalog.toml"
-    catalog.write_text(
-        f"""
-[[dataset]]
-name = "local"
-family = "llm_serving"
-title = "t"
-description = "d"
-citation = "c"
-licence = "l"
-homepage = "https://example.org"
-adapters = ["burstgpt"]
-[dataset.release]
-base_url = "{server.url("/data/")}"
-files = [{{ path = "trace.csv" }}]
-"""
-    )
+    catalog.write_text(_catalog_entry(server, """files = [{ path = "trace.csv" }]"""))
     monkeypatch.setenv("TRACES_CATALOG", str(catalog))
     code, out, err = cli("fetch", "local", "--dest", tmp_path / "dl")
     assert code == 1
