@@ -25,9 +25,22 @@ demo: .venv/runtime
 	.venv/bin/traces info --lake $(LAKE)
 	.venv/bin/traces report --lake $(LAKE) --out report.html
 
-# test: lint, type-check, then the whole test suite against the real samples
+# test: lint, type-check, then the whole test suite against the real samples (with npm, the
+# Node.js consumer too; without, its test skips, saying so)
 test: .venv/installed lint
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node-consumer; \
+	else echo "npm not found: tests/predictors/test_node_consumer.py will skip"; fi
 	$(PY) -m pytest -q
+
+# node-consumer: onnxruntime-node (exact version of package-lock.json) for
+# consumers/node/check_golden.mjs; --ignore-scripts skips its postinstall download, the CPU
+# binaries in the package are all it needs
+.PHONY: node-consumer
+node-consumer: consumers/node/node_modules/.installed
+
+consumers/node/node_modules/.installed: consumers/node/package.json consumers/node/package-lock.json
+	cd consumers/node && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 # test-spark: the Spark parity tests (installs the spark extra; needs Java 17)
 test-spark: .venv/installed
@@ -40,11 +53,13 @@ lint: .venv/installed
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
-# bench: ingest vs DuckDB COPY and pandas, the report on a 10M-request lake, predictor speed
+# bench: ingest vs DuckDB COPY and pandas, the report on a 10M-request lake, predictor speed,
+# `traces generate` of a 10M-request workload
 bench: .venv/installed
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/report.py
 	$(PY) benchmarks/predict.py
+	$(PY) benchmarks/generate.py
 
 # scale: ingest + full report at 10M/50M/100M generated requests on DuckDB, Spark at 10M (~10 min)
 scale: .venv/installed
@@ -66,4 +81,4 @@ dashboard: .venv/runtime
 
 # clean: remove the venv, the demo lake and caches
 clean:
-	rm -rf .venv $(LAKE) report.html .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv $(LAKE) report.html .pytest_cache .mypy_cache .ruff_cache consumers/node/node_modules

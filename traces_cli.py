@@ -476,6 +476,117 @@ def report(
 
 
 @app.command()
+def generate(
+    trace: Annotated[str, typer.Option("--trace", "-t", help="Trace of the lake to imitate.")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="azure-llm, mooncake, burstgpt or vidur (LLM requests, from a trace with "
+            "token counts); swf (batch jobs); azure-functions (invocations per function and "
+            "minute, from invocation counts or any timed requests).",
+        ),
+    ],
+    lake: LakeOption = None,
+    duration: Annotated[
+        float | None,
+        typer.Option("--duration", help="Seconds the workload lasts. Default: the trace's span."),
+    ] = None,
+    rate_scale: Annotated[
+        float,
+        typer.Option("--rate-scale", help="K times the trace's arrival rate, burstiness kept."),
+    ] = 1.0,
+    services: Annotated[
+        str | None,
+        typer.Option(help="Only these services, comma-separated (names as `traces report` shows)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same file.")] = 0,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write the run and its fidelity as JSON.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when a statistic is outside its tolerance.")
+    ] = False,
+) -> None:
+    """Generate a benchmark workload like a trace, in a tool's format, and measure how alike.
+
+    Fits the trace's arrivals (rate curve, inter-arrival law, burstiness; the best of several
+    models, named in the output) and its contents (token pairs, sessions, prefix reuse, job
+    sizes and run times, per-function rates), writes FILE, and prints a fidelity table:
+    generated against source on the report's statistics, each with its tolerance. The file
+    reads back with `traces ingest FILE`. Exit 1 when the trace lacks what the format needs
+    (the message lists the formats that fit) or, with --check, when a statistic is out of
+    tolerance (the file is still written); exit 2 for an unknown trace, format or service.
+
+    Examples:
+
+        traces generate --trace azure_llm_2023_conv --out conv.csv --format azure-llm
+
+        traces generate -t azure_llm_2023_conv -o x2.csv -f vidur --rate-scale 2 --duration 7200
+
+        traces generate -t mooncake_conversation -o mc.jsonl -f mooncake --json f.json --check
+
+        traces generate --trace swf_kth_sp2_1996_2_1_cln --out kth.swf --format swf --seed 7
+    """
+    from generate.api import check_format
+    from generate.api import generate as generate_workload
+
+    check_format(fmt)
+    lake_dir = _existing_lake(_lake(lake))
+    _require_traces(lake_dir, [trace])
+    wanted = [s.strip() for s in services.split(",") if s.strip()] if services else None
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with bar:
+        task = bar.add_task("starting", total=None)
+        result = generate_workload(
+            lake_dir,
+            trace,
+            out_file,
+            fmt,
+            duration_s=duration,
+            rate_scale=rate_scale,
+            services=wanted,
+            seed=seed,
+            progress=lambda what: bar.update(task, description=what),
+        )
+    files = ", ".join(str(f) for f in result.files)
+    out.print(
+        f"Wrote {files}: {result.events:,} {result.unit} over {result.duration_s:,.1f} s "
+        f"(rate x{result.rate_scale:g}, seed {result.seed}) in {result.seconds:.1f} s.",
+        markup=False,
+        highlight=False,
+    )
+    out.print(f"Arrivals: {result.arrivals}", markup=False, highlight=False)
+    out.print(f"Contents: {result.contents}", markup=False, highlight=False)
+    for note in result.notes:
+        out.print(f"Note: {note}", markup=False, highlight=False)
+    out.print(result.fidelity.rich_table())
+    if json_file is not None:
+        import json
+
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+        out.print(f"Wrote {json_file}", markup=False, highlight=False)
+    if check and not result.fidelity.passed:
+        failed = ", ".join(r.name for r in result.fidelity.failed)
+        err.print(
+            f"--check: {len(result.fidelity.failed)} statistic(s) outside tolerance: {failed}. "
+            f"The workload was written anyway ({files}).",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
 def train(
     kind: Annotated[str, typer.Argument(help="output-length, latency or interference.")],
     trace: Annotated[
@@ -496,6 +607,13 @@ def train(
     holdout: Annotated[
         str | None, typer.Option(help="latency: model held out for the test (leave-one-model-out).")
     ] = None,
+    holdout_gpu: Annotated[
+        str | None,
+        typer.Option(
+            "--holdout-gpu",
+            help="latency: GPU held out for the test (its rows are never trained on), e.g. h100.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Train a predictor with an honest time-ordered (or grouped) split; export ONNX + card.
@@ -510,6 +628,8 @@ def train(
 
         traces train latency --trace vidur_profiling --out models/lat
 
+        traces train latency --trace vidur_profiling --holdout-gpu h100 --out models/lat-h100
+
         traces train interference --trace azure_vm_noise_2024 --target "redis get" --out models/vm
     """
     from predictors.api import train as train_model
@@ -521,19 +641,52 @@ def train(
         opts["probes"] = probes
     if holdout is not None:
         opts["holdout"] = holdout
+    if holdout_gpu is not None:
+        opts["holdout_gpu"] = holdout_gpu
     lake_dir = _existing_lake(_lake(lake))
     _require_traces(lake_dir, trace)
     result = train_model(kind, lake_dir, trace, out_dir, **opts)
     out.print(f"Wrote {result.out}", markup=False, highlight=False)
+    for note in _split_notes(result.card):
+        err.print(f"note: {note}", markup=False, highlight=False)
     _print_metrics(result.metrics)
+    for key, value in result.card.get("metrics", {}).items():
+        if key != "test" and _is_evaluation(value):
+            _print_metric_table(value, key.replace("_", " "))
 
 
-def _print_metrics(metrics: dict[str, Any]) -> None:
-    """Held-out metrics: the model beside each baseline, one row per metric."""
+def _split_notes(card: dict[str, Any]) -> list[str]:
+    """What a user must know about the held-out set: a trace without timestamps cannot be
+    split by time, and the card says which split it got."""
+    notes = []
+    for entry in card.get("training", {}).get("data", []):
+        kind = entry.get("split", {}).get("kind") if isinstance(entry, dict) else None
+        if isinstance(kind, str) and not kind.startswith("time"):
+            notes.append(
+                f"{entry.get('trace')}: no time-ordered split; held out by {kind} "
+                "(recorded in model.json 'split')."
+            )
+    return notes
+
+
+def _print_metrics(metrics: dict[str, Any], what: str = "held-out") -> None:
+    """Held-out metrics: the model beside each baseline, one row per metric; then each
+    further evaluation the result holds in the same layout (leave one benchmark out, ...)."""
+    _print_metric_table(metrics, what)
+    for key, value in metrics.items():
+        if _is_evaluation(value):
+            _print_metric_table(value, key.replace("_", " "))
+
+
+def _is_evaluation(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("model"), dict) and "baselines" in value
+
+
+def _print_metric_table(metrics: dict[str, Any], what: str) -> None:
     model = metrics.get("model", {})
     baselines = metrics.get("baselines", {})
     rows = metrics.get("rows")
-    title = f"held-out rows: {rows:,}" if isinstance(rows, int) else f"held-out rows: {rows}"
+    title = f"{what} rows: {rows:,}" if isinstance(rows, int) else f"{what} rows: {rows}"
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title)
     table.add_column("metric", no_wrap=True)
     table.add_column("model", justify="right")
@@ -594,6 +747,122 @@ def evaluate(
         print(dumps(result))
     else:
         _print_metrics(result)
+
+
+@app.command()
+def predict(
+    model_dir: Annotated[Path, typer.Argument(help="A MODEL_DIR written by `traces train`.")],
+    trace: Annotated[str, typer.Option("--trace", "-t", help="Trace whose rows to predict.")],
+    out_file: Annotated[
+        Path, typer.Option("--out", "-o", help="Parquet file to write (one row per trace row).")
+    ],
+    lake: LakeOption = None,
+    online: Annotated[
+        bool,
+        typer.Option(
+            help="Replay the trace in arrival order through the session API "
+            "(predict, then observe), as a scheduler would, instead of batch features."
+        ),
+    ] = False,
+) -> None:
+    """Predict every row of a trace with a saved model and write the predictions as Parquet.
+
+    Each output row holds the trace row's key columns (trace, row, ts and the identifying
+    columns of its kind) and one column per model output: for output length
+    output_tokens_p10 / _p50 / _p90 (tokens), for latency time_s (seconds), for interference
+    ratio (to the SKU/region median). Without --online the features are computed from the
+    lake in batch (as in training); with --online each row goes through
+    `predictors.runtime.load(MODEL_DIR).session()` one at a time. Both give the same
+    numbers (to 1e-6): a scheduler using the session sees what training saw.
+
+    Examples:
+
+        traces predict models/ol --trace azure_llm_2023_conv --out ol.parquet
+
+        traces predict models/ol --trace mooncake_conversation --out ol.parquet --online
+    """
+    from predictors.replay import predict_trace
+
+    lake_dir = _existing_lake(_lake(lake))
+    _require_traces(lake_dir, [trace])
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with bar:
+        task = bar.add_task("online replay" if online else "batch", total=None)
+        result = predict_trace(
+            model_dir,
+            lake_dir,
+            trace,
+            out_file,
+            online=online,
+            progress=lambda n: bar.advance(task, n),
+            on_total=lambda n: bar.update(task, total=n),
+        )
+    out.print(
+        f"Wrote {result.out}: {result.rows:,} rows ({result.mode}) with "
+        f"{', '.join(result.columns)} in {result.seconds:.1f} s.",
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command("compare-workloads")
+def compare_workloads(
+    a: Annotated[str, typer.Argument(help="Reference trace (the source).", show_default=False)],
+    b: Annotated[
+        str, typer.Argument(help="Trace scored against A (e.g. a generator's output, ingested).")
+    ],
+    lake: ReadLakeOption = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write the table as JSON to this file.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when a statistic is outside its tolerance.")
+    ] = False,
+) -> None:
+    """Score trace B against trace A on the fidelity statistics of `traces generate`.
+
+    Arrivals (rate, rate curve, inter-arrival CV and KS, IDC per window, Hurst) on the
+    coarser of the two clocks, then the content columns both have (token lengths, run times,
+    ...), each with its tolerance (README, "Generating workloads"). Ingest another tool's
+    output (ServeGen, BurstGPT's generator) and score it against the real trace. Exit 1 when
+    a trace has no arrivals or, with --check, when a statistic is out of tolerance; exit 2 for
+    an unknown trace.
+
+    Examples:
+
+        traces compare-workloads azure_llm_2023_conv vidur_splitwise_conv
+
+        traces compare-workloads mooncake_conversation my_generated --check --json fit.json
+    """
+    from analysis.db import dumps
+    from generate.compare import compare_workloads as compare
+
+    where = _read_lake(lake)
+    _require_traces(where, [a, b])
+    table = compare(where, a, b)
+    for note in table.notes:
+        out.print(note, markup=False, highlight=False, soft_wrap=True)
+    out.print(table.rich_table())
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(dumps(table.to_json()) + "\n")
+        out.print(f"Wrote {json_file}", markup=False, highlight=False)
+    if check and not table.passed:
+        failed = ", ".join(r.name for r in table.failed)
+        err.print(
+            f"--check: {len(table.failed)} statistic(s) outside tolerance: {failed}.",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -264,22 +264,36 @@ def binned_counts(
     return counts
 
 
-def count_moments_idc(
+def fine_idc(
     db: LakeDB,
     trace: str,
     summary: ArrivalSummary,
-    window_s: float,
+    windows_s: list[float],
     source: EventSource,
     group: tuple[str, str] | None = None,
-) -> tuple[float, int]:
-    """IDC at one window from the sum and sum of squares of counts in SQL: (idc, windows)."""
-    bins = _complete(summary.span_s, window_s)
-    if bins < MIN_WINDOWS:
-        return math.nan, bins
-    row = _bin_query(db, "moments", trace, summary, window_s, bins, source, group).row(
-        0, named=True
+) -> dict[float, tuple[float, int]]:
+    """IDC at windows too fine to count bin by bin in Python, from the sum and sum of squares
+    of counts in SQL, all windows in one query: window -> (idc, complete windows), for the
+    windows with at least MIN_WINDOWS of them."""
+    bins = {w: _complete(summary.span_s, w) for w in windows_s}
+    wanted = [w for w in windows_s if bins[w] >= MIN_WINDOWS]
+    if not wanted:
+        return {}
+    df = db.query(
+        source.query("fine_moments"),
+        windows=wanted,
+        t0=summary.first_s,
+        half_tick=summary.half_tick,
+        span_s=summary.span_s,
+        slack=1e-9,  # as in _complete
+        **source.params(trace, group),
     )
-    return st.idc_from_moments(float(row["total"] or 0), float(row["total_sq"] or 0), bins), bins
+    sums = {float(r["w"]): (r["total"], r["total_sq"]) for r in df.iter_rows(named=True)}
+    out = {}
+    for w in wanted:
+        total, total_sq = sums.get(w, (0, 0))
+        out[w] = st.idc_from_moments(float(total or 0), float(total_sq or 0), bins[w]), bins[w]
+    return out
 
 
 def interarrival_sample(
@@ -440,11 +454,14 @@ def analyze(
     rate_bin_s: float | None = None,
     fine_windows: bool = True,
     censored_sample: int = st.CENSORED_SAMPLE,
+    fits: bool = True,
 ) -> Burstiness | None:
     """Every burstiness statistic of one trace, or of one (dim, value) group of it.
 
     None when the trace has no timed arrivals or fewer than MIN_EVENTS. `fine_windows=False`
-    skips IDC windows finer than the base bin (one SQL pass each), for bounded group runs.
+    skips IDC windows finer than the base bin (one SQL pass), for bounded group runs.
+    `fits=False` skips the inter-arrival sample and its fits (a sorting pass and the slowest
+    Python step): `fits` is then None and `gaps` empty; every other field is the same.
     """
     src = source or event_source(db, trace)
     if src is None:
@@ -458,6 +475,8 @@ def analyze(
 
     idc: dict[float, float] = {}
     idc_n: dict[float, int] = {}
+    fine = [w for w in windows if not _multiple(w, b) and w < b] if fine_windows else []
+    fine_values = fine_idc(db, trace, summary, fine, src, group) if fine else {}
     for w in windows:
         k = _multiple(w, b)
         if k:
@@ -465,11 +484,8 @@ def analyze(
             if agg.size >= MIN_WINDOWS:
                 idc[w] = st.idc(agg)
                 idc_n[w] = int(agg.size)
-        elif w < b and fine_windows:
-            value, n = count_moments_idc(db, trace, summary, w, src, group)
-            if n >= MIN_WINDOWS:
-                idc[w] = value
-                idc_n[w] = n
+        elif w in fine_values:
+            idc[w], idc_n[w] = fine_values[w]
 
     hurst_counts, hurst_factor = _reduce(counts, HURST_BINS)
     hurst_av = st.hurst_aggregated_variance(hurst_counts)
@@ -485,11 +501,12 @@ def analyze(
         st.aggregate(counts, k) if k else binned_counts(db, trace, summary, rb, src, group)
     )
 
-    iat_cv, gaps, fits = math.nan, np.array([], dtype=np.float64), None
+    iat_cv, gaps, fitted = math.nan, np.array([], dtype=np.float64), None
     if not src.counts_only and summary.gaps >= 2:
         iat_cv = st.cv_from_moments(summary.gaps, summary.gap_mean, summary.gap_std)
-        gaps = interarrival_sample(db, trace, summary, src, group, fit_sample)
-        fits = st.fit_interarrivals(gaps, summary.resolution_s, censored_sample)
+        if fits:
+            gaps = interarrival_sample(db, trace, summary, src, group, fit_sample)
+            fitted = st.fit_interarrivals(gaps, summary.resolution_s, censored_sample)
     return Burstiness(
         trace=trace,
         source=src,
@@ -504,7 +521,7 @@ def analyze(
         hurst_undefined=_hurst_undefined(hurst_counts, hurst_av, hurst_rs),
         base_bin_s=b,
         periodicity=st.periodicity(period_counts, b * factor),
-        fits=fits,
+        fits=fitted,
         iat_cv=iat_cv,
         gaps=gaps,
         rate=_rate_table(summary.first_s, rb, rate_counts),
@@ -591,16 +608,23 @@ def idc_verdicts(result: Burstiness) -> dict[float, str]:
     return out
 
 
-def compute(db: LakeDB, trace: str) -> BurstinessResult | None:
+def compute(
+    db: LakeDB, trace: str, groups: bool = True, fits: bool = True
+) -> BurstinessResult | None:
     """Burstiness of one trace and of its largest groups; None without at least MIN_EVENTS
-    timed arrivals."""
+    timed arrivals.
+
+    `groups=False, fits=False` is the trace alone without its inter-arrival fits (no groups,
+    `fits` None): what a comparison of traces reads, at a fraction of the cost.
+    """
     src = event_source(db, trace)
     if src is None:
         return None
-    overall = analyze(db, trace, source=src)
+    overall = analyze(db, trace, source=src, fits=fits)
     if overall is None:
         return None
-    return BurstinessResult(overall, by_group(db, trace, src, rate_bin_s=overall.rate_bin_s))
+    parts = by_group(db, trace, src, rate_bin_s=overall.rate_bin_s) if groups else {}
+    return BurstinessResult(overall, parts)
 
 
 def compute_group(db: LakeDB, trace: str, group: tuple[str, str]) -> Burstiness | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from typing import Protocol
 
 import polars as pl
 
@@ -20,16 +21,31 @@ from analysis.db import LakeDB
 from analysis.failures import FailuresResult
 from analysis.failures_report import UNSUCCESSFUL_TEXT
 from analysis.presentation import MISSING, rounded
-from analysis.tokens import TokensResult
+
+
+class TokenMedians(Protocol):
+    """What the table reads of token lengths: a `TokensResult`, or the `tokens.LengthCounts`
+    a dashboard comparison computes alone (one scan, the same medians)."""
+
+    @property
+    def input_p50(self) -> float | None: ...
+
+    @property
+    def output_p50(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
 class TraceResults:
-    """The results the comparison reads for one trace (None where an analysis does not apply)."""
+    """The results the comparison reads for one trace (None where an analysis does not apply).
+
+    Only the trace-level figures are read: results computed without groups, breakdowns or fits
+    (`burstiness.compute(groups=False, fits=False)`, `failures.compute(breakdowns=False)`) give
+    the same row.
+    """
 
     burstiness: BurstinessResult | None = None
     failures: FailuresResult | None = None
-    tokens: TokensResult | None = None
+    tokens: TokenMedians | None = None
 
 
 @dataclass(frozen=True)

@@ -560,7 +560,9 @@ def _real(groups: list[GroupCounts]) -> list[GroupCounts]:
     return [g for g in groups if g.group not in FOLDED]
 
 
-def _recorded(db: LakeDB, trace: str, unit: Unit) -> RecordedFailures | None:
+def _recorded(
+    db: LakeDB, trace: str, unit: Unit, breakdowns: bool = True
+) -> RecordedFailures | None:
     all_rows = breakdown(db, trace, "all", top=0)
     if all_rows.is_empty():
         return None
@@ -571,6 +573,18 @@ def _recorded(db: LakeDB, trace: str, unit: Unit) -> RecordedFailures | None:
         return None  # every status unknown: the trace records no outcomes to count
     # Known outcomes and none unsuccessful is a finding too: a failure ratio of 0.
     info = db.info(trace)
+    if not breakdowns:
+        return RecordedFailures(
+            unit=unit,
+            time_origin=info.time_origin,
+            counts=counts,
+            by_group={},
+            by_size={},
+            by_hour={},
+            resources_lost=_resources_lost(all_rows, unit),
+            time_to_failure={},
+            over_time=None,
+        )
 
     by_group: dict[str, list[GroupCounts]] = {}
     for dim in unit.groups:
@@ -644,11 +658,15 @@ def _published(db: LakeDB, trace: str) -> PublishedShares | None:
     )
 
 
-def compute(db: LakeDB, trace: str) -> FailuresResult | None:
+def compute(db: LakeDB, trace: str, breakdowns: bool = True) -> FailuresResult | None:
     """Failure counts, breakdowns, resources lost and time to failure of one trace; None when
-    no row has a known final status and it publishes no final-state shares."""
+    no row has a known final status and it publishes no final-state shares.
+
+    `breakdowns=False` counts final states in one scan and leaves the breakdowns (by group,
+    size and hour), time to failure and the rows over time empty: the same `failure_ratio` and
+    `ratio_by_status`, which is what a comparison of traces reads."""
     unit = unit_of(db, trace)
-    recorded = _recorded(db, trace, unit) if unit is not None else None
+    recorded = _recorded(db, trace, unit, breakdowns) if unit is not None else None
     pub = _published(db, trace)
     if recorded is None and pub is None:
         return None

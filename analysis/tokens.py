@@ -251,6 +251,40 @@ def lengths(db: LakeDB, trace: str) -> pl.DataFrame:
     return db.query("tokens_lengths", trace=trace)
 
 
+@dataclass(frozen=True)
+class LengthCounts:
+    """One trace's length value counts (`lengths`): the summaries, medians and CDFs a
+    comparison of traces reads, from one scan, without the fits and the rest of `compute`.
+    Each summary is the one `compute` gives its `LengthSide`."""
+
+    trace: str
+    table: pl.DataFrame  # side (input|output), tokens, n
+
+    def summary(self, side: str) -> Summary | None:
+        v, c = side_counts(self.table, side)
+        return summarize(v, c) if v.size else None
+
+    def cdf(self, side: str) -> tuple[np.ndarray, np.ndarray]:
+        """`cdf_points` of one side (empty arrays when the side has no lengths)."""
+        return cdf_points(*side_counts(self.table, side))
+
+    @property
+    def input_p50(self) -> float | None:
+        """Median input length, tokens (`TokensResult.input_p50`)."""
+        s = self.summary("input")
+        return s.p50 if s is not None else None
+
+    @property
+    def output_p50(self) -> float | None:
+        """Median output length of finished requests, tokens (`TokensResult.output_p50`)."""
+        s = self.summary("output")
+        return s.p50 if s is not None else None
+
+
+def length_counts(db: LakeDB, trace: str) -> LengthCounts:
+    return LengthCounts(trace, lengths(db, trace))
+
+
 def lengths_by_service(db: LakeDB, trace: str, top: int = TOP_SERVICES) -> pl.DataFrame:
     """Value counts for the `top` busiest services: service, side, tokens, n."""
     return db.query("tokens_lengths_by_service", trace=trace, top=top)

@@ -22,6 +22,7 @@ PAGES = (
     ("coldstarts.py", "Cold starts", ":material/ac_unit:"),
     ("predictors.py", "Predictors", ":material/model_training:"),
     ("compare.py", "Compare traces", ":material/compare_arrows:"),
+    ("generate.py", "Generate a workload", ":material/auto_awesome:"),
 )
 
 st.set_page_config(page_title="workload-traces", page_icon=":material/monitoring:", layout="wide")

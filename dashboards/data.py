@@ -52,8 +52,7 @@ from analysis.section import Section
 from analysis.tokens import TokensResult
 from ingest.errors import LakeError, NoLake
 from ingest.lake import MANIFESTS, default_lake_path
-from predictors import Predictor, load
-from predictors.common import read_card
+from predictors.common import Predictor, load, read_card
 
 T = TypeVar("T")
 GROUP_CHOICES = 10  # services/tenants offered per grouping column on the arrivals page
@@ -212,11 +211,16 @@ def tokens_section(ref: LakeRef, trace: str) -> Section | None:
     return None if result is None else tokens_report.section(result)
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def token_lengths(ref: LakeRef, trace: str) -> tokens.LengthCounts:
+    """Value counts of input and output lengths (one scan): medians and CDFs for compare."""
+    return _run(ref, lambda db: tokens.length_counts(db, trace))
+
+
 @st.cache_data(show_spinner=False)
 def token_cdf(ref: LakeRef, trace: str, side: str) -> tuple[list[float], list[float]]:
     """(lengths, share of requests at or below) for one side, input or output."""
-    counts = _run(ref, lambda db: tokens.lengths(db, trace)).filter(pl.col("side") == side)
-    x, f = tokens.cdf_points(counts["tokens"].to_numpy(), counts["n"].to_numpy())
+    x, f = token_lengths(ref, trace).cdf(side)
     return np.asarray(x, dtype=float).tolist(), np.asarray(f, dtype=float).tolist()
 
 
@@ -339,14 +343,32 @@ def keepalive(ref: LakeRef, trace: str, window_min: float) -> dict[str, Any] | N
 # ---------------------------------------------------------------- comparison
 
 
+# The compare page reads trace-level figures only: it computes them without the groups, fits
+# and breakdowns of the full analyses (the same numbers, a fraction of the scans), so a first
+# visit to it does not wait for every other page's work.
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def compare_burstiness(ref: LakeRef, trace: str) -> BurstinessResult | None:
+    """The trace's burstiness without groups or inter-arrival fits."""
+    return _run(ref, lambda db: burstiness.compute(db, trace, groups=False, fits=False))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def compare_failures(ref: LakeRef, trace: str) -> FailuresResult | None:
+    """The trace's final-state counts (or published shares) without breakdowns."""
+    return _run(ref, lambda db: failures.compute(db, trace, breakdowns=False))
+
+
 @st.cache_data(show_spinner=False)
 def headline(ref: LakeRef, names: tuple[str, ...]) -> pl.DataFrame:
-    """compare.headline over the cached results of `names`."""
+    """compare.headline over the cached trace-level results of `names`."""
+    with_tokens = set(token_traces(ref))
     results = {
         t: compare.TraceResults(
-            burstiness=burstiness_result(ref, t),
-            failures=failures_result(ref, t),
-            tokens=tokens_result(ref, t),
+            burstiness=compare_burstiness(ref, t),
+            failures=compare_failures(ref, t),
+            tokens=token_lengths(ref, t) if t in with_tokens else None,
         )
         for t in names
     }

@@ -14,6 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+import duckdb
+
 from ingest.detect import detect, looks_like_data
 from ingest.errors import (
     CorruptFile,
@@ -26,10 +28,11 @@ from ingest.errors import (
     UnknownFormat,
     UsageError,
 )
+from ingest.footers import footer_profile
 from ingest.lake import Lake, Stage
 from ingest.names import check_trace_name, derive_trace_name
 from ingest.problems import Rejected
-from ingest.quality import Finding, profile
+from ingest.quality import Finding, Profile, profile
 from ingest.records import FileScan, scan_file
 from ingest.runner import LocalRunner, QueryOutcome, Runner, make_runner
 from ingest.schema import SCHEMA_VERSION, TABLES
@@ -213,11 +216,11 @@ def ingest_trace(
             staged = stage.table_dir(table)
             if not staged.exists():
                 continue
-            prof = profile(con, table, staged, p.source.time_resolution_s)
+            prof = profile_table(con, table, staged, p.source.time_resolution_s)
             if prof.breaking_rows:  # rare: move them out, then describe what is left
                 broken = enforce_invariants(con, table, p.trace, staged, files_text)
                 rejects.setdefault(table, []).extend(broken)
-                prof = profile(con, table, staged, p.source.time_resolution_s)
+                prof = profile_table(con, table, staged, p.source.time_resolution_s)
             tables[table] = prof.rows
             findings += prof.findings
             span += [v for v in (prof.ts_min, prof.ts_max) if v is not None]
@@ -260,6 +263,16 @@ def ingest_trace(
             run.close()
         if progress:
             progress.finish()
+
+
+def profile_table(
+    con: duckdb.DuckDBPyConnection, table: str, staged: Path, resolution_s: float | None
+) -> Profile:
+    """What ingest reports about a staged table: from the files' footers when they settle
+    it (ingest/footers.py), else from one scan of the table (quality.profile)."""
+    return footer_profile(con, table, staged, resolution_s) or profile(
+        con, table, staged, resolution_s
+    )
 
 
 def _unless_unreadable(

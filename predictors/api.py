@@ -19,6 +19,7 @@ from predictors import batch_latency, interference, output_length
 from predictors.common import (
     CARD,
     ModelCardError,
+    Predictor,
     PredictorUsageError,
     TrainResult,
     load,
@@ -42,12 +43,22 @@ CARD_NEEDS: dict[str, tuple[tuple[str, type | tuple[type, ...]], ...]] = {
         ("baselines", dict),
         ("training.data", list),
     ),
-    batch_latency.KIND: (("training.models", list), ("baselines", dict)),
+    batch_latency.KIND: (
+        ("training.pairs", list),
+        ("training.data", list),
+        ("baselines", dict),
+        ("roofline.gpus", dict),
+        ("roofline.models", dict),
+    ),
     interference.KIND: (
         ("baselines.target", str),
         ("baselines.sku_region_median", dict),
+        ("baselines.probe_medians", dict),
+        ("baselines.global_median", Number),
         ("probes", list),
+        ("probe_features", dict),
         ("options.max_gap_h", Number),
+        ("options.history_runs", Number),
         ("training.data", list),
     ),
 }
@@ -94,13 +105,7 @@ def evaluate(model_dir: Path, lake: Path, trace: str) -> dict[str, Any]:
     predictor = load(model_dir)
     card_file = Path(model_dir) / CARD
     kind = predictor.kind
-    if kind not in KINDS:
-        raise ModelCardError(
-            f"{card_file} names the model kind {kind!r}, which this version does not know "
-            f"(kinds: {', '.join(KINDS)}). The card was edited, or the model comes from "
-            "another version of workload-traces: train it again with `traces train`."
-        )
-    _check_card(predictor.card, kind, card_file)
+    check_card(predictor)
     try:
         result: dict[str, Any] = KINDS[kind].evaluate(predictor, Path(lake), trace)
     except (KeyError, TypeError, IndexError) as e:
@@ -117,6 +122,19 @@ def evaluate(model_dir: Path, lake: Path, trace: str) -> dict[str, Any]:
 
 
 _JSON_NAMES: dict[type, str] = {dict: "JSON object", list: "list", str: "string"}
+
+
+def check_card(predictor: Predictor) -> None:
+    """Refuse a card of a kind this version does not know, or one that lacks what the kind's
+    evaluate and replay read (ModelCardError naming the key)."""
+    card_file = predictor.model_dir / CARD
+    if predictor.kind not in KINDS:
+        raise ModelCardError(
+            f"{card_file} names the model kind {predictor.kind!r}, which this version does "
+            f"not know (kinds: {', '.join(KINDS)}). The card was edited, or the model comes "
+            "from another version of workload-traces: train it again with `traces train`."
+        )
+    _check_card(predictor.card, predictor.kind, card_file)
 
 
 def _check_card(card: dict[str, Any], kind: str, card_file: Path) -> None:

@@ -26,7 +26,6 @@ import os
 import platform
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import MISSING as MISSING_FIELD
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -38,67 +37,33 @@ import polars as pl
 import pyarrow as pa
 
 from analysis.db import LakeDB, jsonable
-from ingest.errors import DataError, UsageError
+from predictors.runtime import model as runtime
+from predictors.runtime.card import (  # noqa: F401  (re-exported: the names predictors use)
+    CARD,
+    CARD_FORMAT,
+    CARD_VERSION,
+    MISSING,
+    ONNX,
+    SKOPS,
+    Feature,
+    Output,
+    card_problem,
+    read_card,
+    read_onnx,
+    retrain_command,
+)
+from predictors.runtime.errors import (  # noqa: F401
+    FeatureError,
+    ModelCardError,
+    ModelFileMismatch,
+    PredictorDataError,
+    PredictorUsageError,
+)
 
-CARD = "model.json"
-ONNX = "model.onnx"
-SKOPS = "model.skops"
-CARD_FORMAT = "workload-traces model"
-CARD_VERSION = 1
-MISSING = "unknown"  # what a null categorical becomes, in training and at prediction time
 OPSET = {"": 17, "ai.onnx.ml": 3}
 TEST_FRACTION = 0.30
 VALIDATION_FRACTION = 0.15
 QUERIES = Path(__file__).resolve().parent / "queries"
-
-
-# --- errors -----------------------------------------------------------------------------
-
-
-class PredictorDataError(DataError):
-    """The lake holds no usable rows for a predictor, or a model folder is unusable."""
-
-
-class PredictorUsageError(UsageError):
-    """A predictor was called with an unknown kind, option or feature."""
-
-
-class ModelCardError(PredictorDataError):
-    """model.json is not valid JSON, or lacks a key `load` needs, or has a wrong type there."""
-
-
-class ModelFileMismatch(PredictorDataError):
-    """model.onnx is missing, or is not the file its card records (by sha256)."""
-
-
-# --- declarations -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Feature:
-    """One model input: an ONNX input `[N, 1]` of the same name, in `unit`. Floats reach the
-    pipelines as float32, as ONNX sees them; trees need no log of a feature."""
-
-    name: str
-    unit: str
-    dtype: str  # "float" | "string"
-    description: str
-
-
-@dataclass(frozen=True)
-class Output:
-    """One model output `[N, 1]` computed from its pipeline's raw prediction r as
-    `inverse(r + offset) * scale_by` (scale_by a float feature, or 1), then kept at most /
-    at least another output (so that quantiles never cross: p10 <= p50 <= p90)."""
-
-    name: str
-    unit: str
-    description: str
-    inverse: str = "identity"  # "identity" | "exp" | "expm1"
-    offset: float = 0.0
-    scale_by: str | None = None
-    at_most: str | None = None
-    at_least: str | None = None
 
 
 @dataclass
@@ -455,89 +420,11 @@ def build_onnx(
     parts: Mapping[str, str],
     doc: str = "",
 ) -> Any:
-    """One ONNX graph: shared feature inputs -> each pipeline -> each output's arithmetic."""
-    import onnx
-    from onnx import TensorProto, helper
+    """One ONNX graph: feature inputs -> one shared encoding -> one tree ensemble holding
+    every pipeline's trees -> each output's arithmetic (see predictors.onnx_graph)."""
+    from predictors import onnx_graph
 
-    inputs = [
-        helper.make_tensor_value_info(
-            f.name, TensorProto.STRING if f.dtype == "string" else TensorProto.FLOAT, [None, 1]
-        )
-        for f in features
-    ]
-    nodes: list[Any] = []
-    inits: list[Any] = []
-    opsets: dict[str, int] = {}
-    raw: dict[str, str] = {}
-    for part, pipe in pipelines.items():
-        m = _convert(pipe, features)
-        for op in m.opset_import:
-            opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
-        g = m.graph
-        names = {i.name for i in g.input}
-
-        def rename(name: str, part: str = part, names: set[str] = names) -> str:
-            if not name:
-                return name
-            return name if name in names else f"{part}__{name}"
-
-        for node in g.node:
-            new = onnx.NodeProto()
-            new.CopyFrom(node)
-            del new.input[:]
-            new.input.extend(rename(x) for x in node.input)
-            del new.output[:]
-            new.output.extend(rename(x) for x in node.output)
-            new.name = f"{part}__{node.name}"
-            nodes.append(new)
-        for init in g.initializer:
-            new_init = onnx.TensorProto()
-            new_init.CopyFrom(init)
-            new_init.name = rename(init.name)
-            inits.append(new_init)
-        raw[part] = rename(g.output[0].name)
-
-    graph_outputs = []
-    pre: dict[str, str] = {}
-    for out in outputs:
-        cur = raw[parts[out.name]]
-        if out.offset:
-            c = f"{out.name}__offset"
-            inits.append(helper.make_tensor(c, TensorProto.FLOAT, [], [out.offset]))
-            nodes.append(helper.make_node("Add", [cur, c], [f"{out.name}__shifted"]))
-            cur = f"{out.name}__shifted"
-        if out.inverse in ("exp", "expm1"):
-            nodes.append(helper.make_node("Exp", [cur], [f"{out.name}__exp"]))
-            cur = f"{out.name}__exp"
-        if out.inverse == "expm1":
-            c = f"{out.name}__one"
-            inits.append(helper.make_tensor(c, TensorProto.FLOAT, [], [1.0]))
-            nodes.append(helper.make_node("Sub", [cur, c], [f"{out.name}__m1"]))
-            cur = f"{out.name}__m1"
-        if out.scale_by:
-            nodes.append(helper.make_node("Mul", [cur, out.scale_by], [f"{out.name}__scaled"]))
-            cur = f"{out.name}__scaled"
-        pre[out.name] = cur
-    for out in outputs:
-        cur = pre[out.name]
-        if out.at_most:
-            nodes.append(helper.make_node("Min", [cur, pre[out.at_most]], [f"{out.name}__min"]))
-            cur = f"{out.name}__min"
-        if out.at_least:
-            nodes.append(helper.make_node("Max", [cur, pre[out.at_least]], [f"{out.name}__max"]))
-            cur = f"{out.name}__max"
-        nodes.append(helper.make_node("Identity", [cur], [out.name]))
-        graph_outputs.append(helper.make_tensor_value_info(out.name, TensorProto.FLOAT, [None, 1]))
-
-    graph = helper.make_graph(nodes, "workload_traces_predictor", inputs, graph_outputs, inits)
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid(d, v) for d, v in sorted(opsets.items())]
-    )
-    model.ir_version = 8
-    model.producer_name = "workload-traces"
-    model.doc_string = doc
-    onnx.checker.check_model(model)
-    return model
+    return onnx_graph.build(pipelines, features, outputs, parts, OPSET, doc)
 
 
 def onnx_feeds(rows: Any, features: Sequence[Feature]) -> dict[str, np.ndarray]:
@@ -555,7 +442,8 @@ def onnx_feeds(rows: Any, features: Sequence[Feature]) -> dict[str, np.ndarray]:
         if f.dtype == "string":
             arr = c.cast(pl.String).fill_null(MISSING).to_numpy().astype(object)
         else:
-            arr = c.cast(pl.Float64).fill_null(float("nan")).cast(pl.Float32).to_numpy()
+            # NaN where the feature does not allow it is refused, naming the feature and row
+            arr = runtime.float_column(f, c.cast(pl.Float64).fill_null(float("nan")).to_numpy())
         feeds[f.name] = arr.reshape(-1, 1)
     return feeds
 
@@ -594,8 +482,13 @@ def export(
     outputs: Sequence[Output],
     parts: Mapping[str, str],
     skops_file: bool = True,
+    golden_rows: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Write MODEL_DIR: model.onnx, model.skops (optional) and model.json. Returns the card."""
+    """Write MODEL_DIR: model.onnx, model.skops (optional) and model.json. Returns the card.
+
+    With `golden_rows` (held-out rows), the card's "golden" section holds 8-16 of them as fed
+    to the graph and what onnxruntime returned (predictors/golden.py): what another runtime
+    checks itself against (consumers/node)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = build_onnx(pipelines, features, outputs, parts, doc=card.get("kind", ""))
@@ -629,137 +522,13 @@ def export(
             "sha256": hashlib.sha256(skops_data).hexdigest(),
             "trusted_types": "predictors.common.SKOPS_TRUSTED",
         }
-    (out / CARD).write_text(json.dumps(jsonable(card), indent=2, sort_keys=True) + "\n")
+    if golden_rows is not None:
+        from predictors.golden import golden_vectors
+
+        card["golden"] = golden_vectors(data, features, [o.name for o in outputs], golden_rows)
+    text = json.dumps(jsonable(card), indent=2, sort_keys=True, allow_nan=False)
+    (out / CARD).write_text(text + "\n")
     return card
-
-
-def read_card(model_dir: Path) -> dict[str, Any]:
-    """The model card of MODEL_DIR, checked: everything `load` and `parity` read from it is
-    there with the right type (ModelCardError names the first key that is not)."""
-    path = Path(model_dir) / CARD
-    if not path.is_file():
-        raise PredictorDataError(
-            f"{model_dir} is not a model folder: it has no {CARD}. Make one with "
-            "`traces train KIND --lake DIR --trace NAME --out MODEL_DIR`."
-        )
-    try:
-        card = json.loads(path.read_bytes().decode("utf-8"))
-    except (ValueError, OSError) as e:  # UnicodeDecodeError is a ValueError
-        raise ModelCardError(
-            f"{path} is not valid JSON ({e}). {_RESTORE.format(what=CARD, dir=model_dir)}"
-        ) from e
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        raise ModelCardError(
-            f'{path} is not a workload-traces model card (no "format": "{CARD_FORMAT}"). '
-            + _RESTORE.format(what=CARD, dir=model_dir)
-        )
-    version = card.get("card_version")
-    if isinstance(version, int) and version > CARD_VERSION:
-        raise ModelCardError(
-            f"{path} is a model card of version {version}, written by a newer workload-traces "
-            f"than this one (which reads version {CARD_VERSION}). Upgrade workload-traces, or "
-            f"train the model again with this one: {retrain_command(card, model_dir)}."
-        )
-    problem = card_problem(card)
-    if problem:
-        raise ModelCardError(
-            f"{path} is not a usable model card: {problem}. The card was edited or damaged "
-            f"after `traces train` wrote it. Restore {CARD} from where you got the model, or "
-            f"train it again: {retrain_command(card, model_dir)}."
-        )
-    return dict(card)
-
-
-_RESTORE = (
-    "Restore {what} from where you got the model, or train it again: "
-    "`traces train KIND --trace NAME --out {dir}`."
-)
-
-
-def retrain_command(card: Any, model_dir: Path) -> str:
-    """`traces train ...` for this model, as far as the (possibly damaged) card tells."""
-    kind = card.get("kind") if isinstance(card, dict) else None
-    training = card.get("training") if isinstance(card, dict) else None
-    data = training.get("data") if isinstance(training, dict) else None
-    traces = [
-        d["trace"] for d in data or [] if isinstance(d, dict) and isinstance(d.get("trace"), str)
-    ]
-    args = " ".join(f"--trace {t}" for t in traces) if traces else "--trace NAME"
-    return f"`traces train {kind if isinstance(kind, str) else 'KIND'} {args} --out {model_dir}`"
-
-
-_SHA256_HEX = frozenset("0123456789abcdef")
-
-
-def card_problem(card: Mapping[str, Any]) -> str | None:
-    """The first thing wrong with the parts of a card every kind shares, or None.
-
-    What each kind's `evaluate` reads beyond these is checked by `predictors.api`."""
-    version = card.get("card_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        return f"'card_version' must be an integer, got {version!r}"
-    if not isinstance(card.get("kind"), str):
-        return f"'kind' must be a string, got {card.get('kind')!r}"
-    onnx = card.get("onnx")
-    if not isinstance(onnx, dict):
-        return "'onnx' (the file and its sha256) is missing"
-    digest = onnx.get("sha256")
-    if digest is None:
-        return (
-            f"it records no sha256 for {ONNX} ('onnx.sha256'), so the model file cannot be "
-            "checked; every card `traces train` writes records one"
-        )
-    if not (isinstance(digest, str) and len(digest) == 64 and set(digest) <= _SHA256_HEX):
-        return f"'onnx.sha256' must be 64 lowercase hex digits, got {digest!r}"
-    if onnx.get("file", ONNX) != ONNX:
-        return f"'onnx.file' must be {ONNX!r}, got {onnx.get('file')!r}"
-    for key, cls in (("features", Feature), ("outputs", Output)):
-        items = card.get(key)
-        if not isinstance(items, list) or not items:
-            return f"'{key}' must be a non-empty list, got {_short(items)}"
-        for i, item in enumerate(items):
-            problem = _dataclass_problem(item, cls, f"{key}[{i}]")
-            if problem:
-                return problem
-    for i, feature in enumerate(card["features"]):
-        if feature["dtype"] not in ("float", "string"):
-            return f"'features[{i}].dtype' must be 'float' or 'string', got {feature['dtype']!r}"
-    parts = card.get("parts")
-    if not isinstance(parts, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in parts.items()
-    ):
-        return f"'parts' must map output names to pipeline names, got {_short(parts)}"
-    return None
-
-
-def _dataclass_problem(item: Any, cls: type, where: str) -> str | None:
-    """Whether `item` can build `cls`: a JSON object with its required fields, no others, and
-    the declared simple types (str, float, str | None)."""
-    if not isinstance(item, dict):
-        return f"'{where}' must be an object, got {_short(item)}"
-    fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
-    unknown = sorted(set(item) - set(fields))
-    if unknown:
-        return f"'{where}' has unknown keys {unknown}"
-    for name, f in fields.items():
-        if name not in item:
-            if f.default is MISSING_FIELD:
-                return f"'{where}.{name}' is missing"
-            continue
-        value, want = item[name], str(f.type)
-        ok = (
-            (want == "str" and isinstance(value, str))
-            or (want == "str | None" and (value is None or isinstance(value, str)))
-            or (want == "float" and isinstance(value, int | float) and not isinstance(value, bool))
-        )
-        if not ok:
-            return f"'{where}.{name}' must be {want}, got {_short(value)}"
-    return None
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def load_pipelines(model_dir: Path) -> dict[str, Any]:
@@ -790,40 +559,14 @@ def load_pipelines(model_dir: Path) -> dict[str, Any]:
     return dict(sio.loads(data, trusted=sorted(found)))
 
 
-class Predictor:
-    """A saved model run by onnxruntime. `predict(rows)` returns an array (N,) for one
-    output or (N, K) in `outputs` order; `predict_frame(rows)` a polars frame."""
-
-    def __init__(self, model_dir: Path) -> None:
-        import onnxruntime as ort
-
-        self.model_dir = Path(model_dir)
-        self.card = read_card(self.model_dir)
-        self.kind: str = self.card["kind"]
-        self.features = [Feature(**f) for f in self.card["features"]]
-        self.outputs = [o["name"] for o in self.card["outputs"]]
-        # The bytes that are hashed are the bytes that are run: no window to swap the file.
-        graph = read_onnx(self.model_dir, self.card)
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(
-                graph, sess_options=opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise ModelFileMismatch(
-                f"{self.model_dir / ONNX} matches its card but onnxruntime cannot load it "
-                f"({str(e).splitlines()[0] if str(e) else type(e).__name__}). Train the model "
-                f"again: {retrain_command(self.card, self.model_dir)}."
-            ) from e
+class Predictor(runtime.Model):
+    """The light runtime's Model, also taking polars frames fast (no row-by-row conversion)
+    and returning them: `predict_frame(rows)`. Training, evaluation and `traces predict` use
+    it; a scheduler uses `predictors.runtime.load`."""
 
     @property
-    def feature_names(self) -> list[str]:
-        return [f.name for f in self.features]
-
-    def run(self, feeds: Mapping[str, np.ndarray]) -> np.ndarray:
-        res = self.session.run(self.outputs, dict(feeds))
-        return np.column_stack([np.asarray(r).reshape(-1) for r in res])
+    def outputs(self) -> list[str]:
+        return self.output_names
 
     def predict(self, rows: Any) -> np.ndarray:
         out = self.run(onnx_feeds(rows, self.features))
@@ -835,31 +578,6 @@ class Predictor:
 
     def __repr__(self) -> str:
         return f"Predictor({self.kind!r}, {self.model_dir}, features={self.feature_names})"
-
-
-def read_onnx(model_dir: Path, card: Mapping[str, Any]) -> bytes:
-    """The bytes of MODEL_DIR/model.onnx, refused unless their sha256 is the card's."""
-    path = Path(model_dir) / ONNX
-    expected = card["onnx"]["sha256"]
-    retrain = retrain_command(card, model_dir)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileMismatch(
-            f"{path} is missing; its card {CARD} expects a file with sha256 {expected}. "
-            f"Restore {ONNX} from where you got the model, or train it again: {retrain}."
-        ) from None
-    except OSError as e:
-        raise ModelFileMismatch(f"{path} cannot be read ({e.strerror or e}).") from e
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected:
-        raise ModelFileMismatch(
-            f"{path} is not the model its card describes: its sha256 is {actual}, {CARD} "
-            f"records {expected}. The file was replaced or damaged after `traces train` wrote "
-            f"it, and is not run. Restore the original {ONNX} from where you got the model, "
-            f"or train it again: {retrain}."
-        )
-    return data
 
 
 def load(model_dir: Path | str) -> Predictor:

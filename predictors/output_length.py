@@ -38,11 +38,11 @@ import polars as pl
 
 from analysis.db import LakeDB
 from predictors import common as c
+from predictors.replay import Replay
+from predictors.runtime.output_length import HISTORY_WINDOW, REPEAT_WINDOW, SESSION_CARD
 
 KIND = "output-length"
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
-HISTORY_WINDOW = 64
-REPEAT_WINDOW = 16
 PREFILL_COST = 0.05  # a prompt token costs 1/20 of a generated token in the queue replay
 SHRINK_GRID = [i / 20 for i in range(21)]  # blend weights tried on validation, 0 = baseline
 MIN_VALIDATION_ROWS = 20  # below this, no weight choice (w = 1) and no interval calibration
@@ -52,46 +52,61 @@ FEATURES = [
     c.Feature("service", "", "string", "Model or service; 'unknown' when the trace has none."),
     c.Feature("kind", "", "string", "Request kind (conversation, api, code, ...)."),
     c.Feature(
-        "hour_of_day", "h", "float", "UTC hour of arrival, fractional; NaN for relative time."
+        "hour_of_day",
+        "h",
+        "float",
+        "UTC hour of arrival plus minutes / 60 (seconds ignored); NaN for relative time.",
+        missing="nan",
     ),
     c.Feature(
         "session_position",
         "requests",
         "float",
-        "1-based position of the request in its session; NaN when the trace has no sessions.",
+        "1-based position of the request in its session (arrival order over the whole "
+        "trace); NaN when the request has no session.",
+        missing="nan",
     ),
     c.Feature(
         "prefix_reused_tokens",
         "tokens",
         "float",
-        "Leading prompt tokens whose KV blocks (hash_ids) appeared in an earlier request; NaN "
-        "when the trace has no block hashes.",
+        "min(k x hash_block_tokens, input_tokens), k = how many leading hash_ids of the "
+        "prompt appeared in any earlier request of the trace (hash_block_tokens 0 when "
+        "absent); NaN when the request has no hash_ids.",
+        missing="nan",
     ),
     c.Feature(
         "input_repeat_count",
         "requests",
         "float",
-        "Earlier requests of the same stream with exactly this prompt length.",
+        "Earlier requests (by arrival, finished or not) of the same stream (service, "
+        "tenant) with exactly this prompt length.",
     ),
     c.Feature(
         "repeat_output_median",
         "tokens",
         "float",
-        f"Median output of the last {REPEAT_WINDOW} same-stream requests with exactly this "
-        "prompt length that arrived at least history_lag_s earlier; NaN if none.",
+        f"Median (mean of the two middle values for an even count) output of the last "
+        f"{REPEAT_WINDOW} same-stream requests with exactly this prompt length that arrived "
+        "strictly more than history_lag_s earlier (ties in arrival: file order); NaN if none "
+        "or the trace has no time.",
+        missing="nan",
     ),
     c.Feature(
         "history_output_median",
         "tokens",
         "float",
-        f"Median output of the stream's last {HISTORY_WINDOW} requests that arrived at least "
-        "history_lag_s earlier; NaN if none.",
+        f"Median (as above) output of the stream's last {HISTORY_WINDOW} requests that "
+        "arrived strictly more than history_lag_s earlier; NaN if none or untimed.",
+        missing="nan",
     ),
     c.Feature(
         "history_output_p90",
         "tokens",
         "float",
-        f"90th percentile output of the same {HISTORY_WINDOW} requests; NaN if none.",
+        f"90th percentile output of the same {HISTORY_WINDOW} requests, nearest rank: the "
+        "sorted value at index floor((n - 1) x 0.9 + 0.5), 0-based; NaN if none.",
+        missing="nan",
     ),
 ]
 CATEGORICAL = [f.name for f in FEATURES if f.dtype == "string"]
@@ -375,6 +390,35 @@ def _service_key(df: pl.DataFrame) -> list[str]:
     return (df["service"].fill_null(c.MISSING) + "|" + df["kind"].fill_null(c.MISSING)).to_list()
 
 
+SAME_LENGTH = "recent_same_length_median"
+UNTIMED_SPLIT = (
+    "row order (the trace has no timestamps): the last 30% of its rows in a fixed "
+    "pseudo-random order (a hash of each row) are the test set"
+)
+
+
+def split_kind(per_trace: Sequence[dict[str, Any]]) -> str:
+    """The card's split kind: time-ordered per trace, saying which traces had no time."""
+    untimed = [d["trace"] for d in per_trace if d["split"]["kind"] != "time"]
+    if not untimed:
+        return "time, per trace"
+    return f"time per trace where timed; {', '.join(untimed)}: {UNTIMED_SPLIT}"
+
+
+def same_length_baseline(
+    df: pl.DataFrame, service_table: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The heuristic a scheduler could use instead of a model: the median output of the
+    stream's last REPEAT_WINDOW finished requests with exactly this prompt length (the
+    `repeat_output_median` feature), else the service median. Its p10 / p90 are the
+    service's, widened to contain that median."""
+    keys = _service_key(df)
+    service = [c.lookup(service_table, keys, i) for i in range(3)]
+    same = df["repeat_output_median"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+    p50 = np.where(np.isnan(same), service[1], same)
+    return np.minimum(service[0], p50), p50, np.maximum(service[2], p50)
+
+
 def score(
     df: pl.DataFrame, pred: np.ndarray, baselines: dict[str, Any], load: float
 ) -> dict[str, Any]:
@@ -392,6 +436,10 @@ def score(
         base[name] = c.quantile_metrics(y, *q)
         if timed:
             base[name].update(schedule(df["ts_us"], df["input_tokens"], y, q[1], load))
+    same = same_length_baseline(df, baselines["service_median"])
+    base[SAME_LENGTH] = c.quantile_metrics(y, *same)
+    if timed:
+        base[SAME_LENGTH].update(schedule(df["ts_us"], df["input_tokens"], y, same[1], load))
     if timed:
         model.update(schedule(df["ts_us"], df["input_tokens"], y, pred[:, 1], load))
         fcfs = np.zeros(df.height)  # equal priority: earliest arrival first
@@ -427,7 +475,7 @@ def train(
                 }
             else:
                 labels = c.row_order_split(df.height)
-                split = {"kind": "random (the trace has no time; fixed hash order)"}
+                split = {"kind": UNTIMED_SPLIT}
             split["validation_start_row"] = int(np.argmax(labels != "train"))
             split["test_start_row"] = int(np.argmax(labels == "test"))
             counts = {s: int(np.sum(labels == s)) for s in ("train", "validation", "test")}
@@ -497,7 +545,7 @@ def train(
         },
         "training": {"traces": provenance, "data": per_trace},
         "split": {
-            "kind": "time, per trace",
+            "kind": split_kind(per_trace),
             "test_fraction": c.TEST_FRACTION,
             "validation_fraction": c.VALIDATION_FRACTION,
             "validation_use": "the weight of the model vs the per-service quantile baseline "
@@ -536,6 +584,7 @@ def train(
             },
         },
         "options": {"history_lag_s": history_lag_s, "load": load, "seed": seed},
+        "session": SESSION_CARD,
         "baselines": baselines,
     }
     part_of = {o.name: o.name for o in outputs}
@@ -552,7 +601,9 @@ def train(
             card["metrics"]["per_trace"][trace] = c.evaluation(
                 s["model"], s["baselines"], int(sel.sum())
             )
-    card = c.export(out, card, pipelines, FEATURES, outputs, part_of, skops_file)
+    card = c.export(
+        out, card, pipelines, FEATURES, outputs, part_of, skops_file, golden_rows=test_df
+    )
     result = c.TrainResult(KIND, Path(out), card, pipelines, test_df)
     result.card["parity"] = c.parity(c.load(out), pipelines, test_df)
     c.write_card(out, result.card)
@@ -578,3 +629,26 @@ def evaluate(predictor: c.Predictor, lake: Path, trace: str) -> dict[str, Any]:
     pred = predictor.run(c.onnx_feeds(df, predictor.features))
     s = score(df, pred, card["baselines"], opts["load"])
     return c.evaluation(s["model"], s["baselines"], df.height, trace=trace, scope=scope)
+
+
+def replay(db: LakeDB, trace: str, card: dict[str, Any]) -> Replay:
+    """Every request of the trace with both token counts, in the lake's order: the batch
+    features and the same requests, as the lake holds them, for a session (observe: the
+    output tokens)."""
+    raw = load_requests(db, trace)
+    info = db.info(trace)
+    df = features(raw, info.time_origin == "absolute", card["options"]["history_lag_s"])
+    timed = raw["ts_us"].null_count() == 0
+    fields = ["service", "tenant", "kind", "session", "hash_ids", "hash_block_tokens"]
+    requests = raw.select(
+        *(["ts_us"] if timed else []), *fields, pl.col("input_tokens").cast(pl.Int64)
+    ).to_dicts()
+    observed = [{"output_tokens": int(v)} for v in raw["output_tokens"].to_list()]
+    keys = raw.select(
+        pl.lit(trace).alias("trace"),
+        pl.int_range(0, raw.height, dtype=pl.Int64).alias("row"),
+        "ts", "service", "tenant", "session", "kind",
+        pl.col("input_tokens").cast(pl.Int64), pl.col("output_tokens").cast(pl.Int64),
+    )  # fmt: skip
+    clock = info.time_origin if timed else "none"
+    return Replay(keys, df.select([f.name for f in FEATURES]), requests, observed, {"clock": clock})

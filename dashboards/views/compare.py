@@ -133,7 +133,7 @@ for note in compare.notes(table):
     st.caption(note)
 
 figures: list[go.Figure] = []
-bursts = {t: b for t in names if (b := data.burstiness_result(ref, t)) is not None}
+bursts = {t: b for t in names if (b := data.compare_burstiness(ref, t)) is not None}
 if bursts:
     normalize = st.toggle(
         "Rate relative to each trace's mean", value=len(bursts) > 1, key="compare-normalize"
@@ -142,7 +142,7 @@ if bursts:
 token_names = [t for t in names if t in data.token_traces(ref)]
 if token_names:
     figures.append(_token_figure(ref, token_names))
-fails = {t: f for t in names if (f := data.failures_result(ref, t)) is not None}
+fails = {t: f for t in names if (f := data.compare_failures(ref, t)) is not None}
 if fails:
     figures.append(_failure_figure(fails))
 if not figures:

@@ -113,8 +113,9 @@ def _metrics(card: dict[str, Any], model_dir: str) -> None:
 def _try(card: dict[str, Any], model_dir: str) -> None:
     st.subheader("Try a prediction")
     st.caption(
-        "Runs model.onnx with onnxruntime, as `predictors.load(MODEL_DIR).predict(rows)` does. "
-        "Leave a number empty for missing (NaN)."
+        "Runs model.onnx with onnxruntime, as `predictors.load(MODEL_DIR).predict_one(row)` "
+        "does. A number whose help says so may be left empty (NaN: none); the others are "
+        "required."
     )
     row: dict[str, Any] = {}
     with st.form(key=f"predictors-form-{model_dir}"):
@@ -122,7 +123,14 @@ def _try(card: dict[str, Any], model_dir: str) -> None:
         for i, f in enumerate(card["features"]):
             # Widget labels and help are Markdown: the card's words are escaped.
             label = escape.markdown(f["name"] + (f" ({f['unit']})" if f.get("unit") else ""))
-            hint = escape.markdown(f["description"]) if f.get("description") else None
+            need = (
+                " Empty means none (NaN)."
+                if f.get("missing") == "nan"
+                else " Required."
+                if f["dtype"] != "string"
+                else " Empty means unknown."
+            )
+            hint = escape.markdown(f.get("description", "") + need)
             with cols[i % 2]:
                 if f["dtype"] == "string":
                     value = st.text_input(label, help=hint, key=f"feat-{f['name']}")

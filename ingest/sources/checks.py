@@ -86,6 +86,7 @@ FIRST_TIME = "0001-01-01 00:00:00"  # in UTC: the connection's zone (write.conne
 LAST_TIME = "9999-12-31 23:59:59.999999"
 
 DIGITS_PATTERN = r"\s*[0-9]+\s*"
+TOO_LARGE = "is too large: whole numbers here are below 10^15"
 _LOOKS_WHOLE = re.compile(r"\s*[+-]?[0-9]+(\.0*)?\s*")
 
 
@@ -99,6 +100,11 @@ class BadValue(ValueError):
     def __init__(self, problem: str, message: str) -> None:
         super().__init__(message)
         self.problem = problem
+
+
+def _too_large(v: float) -> bool:
+    """A whole number a double may not hold exactly ('2e15', '9.0000000001e18')."""
+    return math.isfinite(v) and v == math.trunc(v) and abs(v) >= 1e15
 
 
 def parse_whole(text: str, column: str, signed: bool = False) -> int | None:
@@ -116,6 +122,8 @@ def parse_whole(text: str, column: str, signed: bool = False) -> int | None:
         why = (
             f"is too long: whole numbers here have at most {WHOLE_CHARS} characters"
             if _LOOKS_WHOLE.fullmatch(text)
+            else TOO_LARGE
+            if v is not None and _too_large(v)
             else "is not a whole number"
         )
         raise BadValue("unparsable-value", f"{column}: {text!r} {why}")
@@ -337,8 +345,9 @@ class RowChecks:
             if kind in _WHOLE_TYPES:
                 t, w = f"_t{wholes.index(c)}", f"_w{wholes.index(c)}"
                 # The BIGINT equals the DOUBLE only for a whole number: 10.5 reads as 10.5 and
-                # converts to 11, nan and inf do not convert at all.
-                ok = f"{q} IS NOT NULL" if kind == WHOLE64 else f"{w} = {q}"
+                # converts to 11, nan and inf do not convert at all. Below 10^15 a double holds
+                # every whole number exactly; '9.0000000001e18' would be stored as another.
+                ok = f"{q} IS NOT NULL" if kind == WHOLE64 else f"{w} = {q} AND abs({q}) < 1e15"
                 bad = f"{t} IS NOT NULL AND NOT coalesce({ok}, false)"
                 out.append(Check("unparsable-value", c, bad, "", ok=ok))
                 if kind == WHOLE:
@@ -640,6 +649,9 @@ def _message(rule: Check, spec: RowChecks, fields: Sequence[str] | None) -> str:
                 f"{rule.column}: {value!r} is too long: whole numbers here have at most "
                 f"{WHOLE_CHARS} characters (below 10^15)"
             )
+        v = _py_double(value) if value is not None else None
+        if v is not None and _too_large(v):
+            return f"{rule.column}: {value!r} {TOO_LARGE}"
         return f"{rule.column}: {value!r} is not a whole number"
     return f"{rule.column}: {value!r} {rule.says}"
 

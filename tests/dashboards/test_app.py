@@ -208,6 +208,10 @@ def test_predictors_card_metrics_and_a_prediction(lake_env: Path, models: Path) 
     at.number_input(key="feat-input_tokens").set_value(1000.0)
     at.text_input(key="feat-service").input("conversation")
     at.button[0].click().run()
+    # a count the card does not let be missing is refused, naming it, not predicted as NaN
+    assert any("input_repeat_count" in e.value for e in at.error)
+    at.number_input(key="feat-input_repeat_count").set_value(0.0)
+    at.button[0].click().run()
     ok(at)
     out = table_with(at, "p50 (tokens)")
     row = out.iloc[0]

@@ -16,7 +16,7 @@ from tests.conftest import FIXTURES, SHARED
 SAMPLES = [
     "llm_serving/azure_llm_inference_2023",
     "llm_serving/mooncake_fast25",
-    "llm_serving/vidur_processed_traces/splitwise_conv.csv",
+    "llm_serving/vidur_processed_traces",  # splitwise_conv (timed), arxiv_summarization (not)
     "llm_serving/vidur_profiling",
     "vm_interference/azure_vm_noise_2024",
 ]

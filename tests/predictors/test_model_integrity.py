@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from predictors import api, load
+from predictors import api
 from predictors import common as c
-from predictors.common import ModelCardError, ModelFileMismatch, TrainResult
+from predictors.common import ModelCardError, ModelFileMismatch, TrainResult, load
 
 TRAINED_ON = "--trace azure_llm_2023_conv --trace burstgpt_schema_fixture"
 

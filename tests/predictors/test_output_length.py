@@ -12,9 +12,10 @@ import pyarrow as pa
 import pytest
 
 from analysis.db import LakeDB
-from predictors import api, load
+from predictors import api
 from predictors import common as c
 from predictors import output_length as ol
+from predictors.common import load
 
 
 def test_parity_onnx_vs_sklearn_on_test_rows(output_length):
@@ -78,9 +79,10 @@ def test_evaluate_layout_and_beats_median_on_held_out_window(output_length, lake
 @pytest.mark.parametrize(
     "trace",
     [
-        "azure_llm_2023_conv",  # in the shared model, trained together with BurstGPT
+        "azure_llm_2023_conv",
         "mooncake_conversation",
         "vidur_splitwise_conv",
+        "vidur_arxiv_summarization",  # no time: row-order split, no history
         pytest.param(
             "burstgpt_schema_fixture",
             marks=pytest.mark.skip(
@@ -93,12 +95,13 @@ def test_evaluate_layout_and_beats_median_on_held_out_window(output_length, lake
 def test_never_worse_than_the_median_baselines_on_the_held_out_window(
     trace, output_length, output_length_alone, lake
 ):
-    trained_on = [d["trace"] for d in output_length.card["training"]["data"]]
-    result = output_length if trace in trained_on else output_length_alone(trace)
+    # The shipped defaults (max_iter=200), trained on the trace alone: the shared 60-iteration
+    # model ties the same-length heuristic on Azure (48.8 against 46.8), the default beats it.
+    result = output_length_alone(trace)
     ev = api.evaluate(result.out, lake, trace)  # the exported ONNX graph
     assert ev["scope"] == f"test window of {trace} (seen in training)"
     assert ev["rows"] > 1000
-    for name in ("global_median", "service_median"):
+    for name in ("global_median", "service_median", "recent_same_length_median"):
         # 1e-6: with w = 0 the float32 graph is the baseline, scored against a float64 table.
         assert ev["model"]["mae"] <= ev["baselines"][name]["mae"] * (1 + 1e-6), (name, ev)
     shrink = result.card["model"]["shrinkage"]
@@ -156,6 +159,7 @@ def test_predict_from_dicts_polars_and_arrow(output_length):
     np.testing.assert_allclose(m.predict(rows.to_dicts()), from_frame)
     np.testing.assert_allclose(m.predict(rows.to_arrow()), from_frame)
     one = {"input_tokens": 800, "service": "conversation", "kind": "conversation"}
+    one["input_repeat_count"] = 0  # NaN = "none" only where the card allows it
     one |= {n: None for n in m.feature_names if n not in one}
     assert m.predict([one]).shape == (1, 3)
     assert m.predict_frame(pa.Table.from_pylist([one])).columns == ["p10", "p50", "p90"]
@@ -201,3 +205,55 @@ def test_prefix_reuse_from_mooncake_block_hashes(lake, trace):
     reused = ol.features(df, False)["prefix_reused_tokens"]
     assert reused[0] == 0 and (reused > 0).any()
     assert (reused <= df["input_tokens"].cast(pl.Float64)).all()
+
+
+def test_same_length_baseline_mae_from_the_raw_file(output_length_alone, lake, shared):
+    """The 'recent same-length median' heuristic on Azure conv's held-out window, recomputed
+    with a plain loop over the raw CSV: the median output of the last 16 requests with the
+    same prompt length that arrived more than the lag earlier, else the training median."""
+    import csv
+    from datetime import datetime
+
+    result = output_length_alone("azure_llm_2023_conv")
+    card = result.card
+    lag_us = int(card["options"]["history_lag_s"] * 1e6)
+    split = card["training"]["data"][0]["split"]
+
+    def us(text: str) -> int:  # "2023-11-16 18:15:46.6805900": 7 decimals, rounded to µs
+        day, frac = text.split(".")
+        whole = datetime.fromisoformat(day + "+00:00").timestamp()
+        return int(whole) * 1_000_000 + round(int(frac.ljust(7, "0")[:7]) / 10)
+
+    path = shared / "llm_serving/azure_llm_inference_2023/AzureLLMInferenceTrace_conv.csv"
+    with path.open(newline="") as f:
+        rows = [(us(r[0]), int(r[1]), int(r[2])) for r in list(csv.reader(f))[1:]]
+    rows.sort()
+    val_start = us(
+        split["validation_start"][:19].replace("T", " ")
+        + "."
+        + split["validation_start"][20:26]
+        + "0"
+    )
+    test_start = us(
+        split["test_start"][:19].replace("T", " ") + "." + split["test_start"][20:26] + "0"
+    )
+    train_out = sorted(o for t, _, o in rows if t < val_start)
+    n = len(train_out)
+    fallback = train_out[n // 2] if n % 2 else (train_out[n // 2 - 1] + train_out[n // 2]) / 2
+    errors = []
+    for i, (t, n_in, n_out) in enumerate(rows):
+        if t < test_start:
+            continue
+        same = [o for (t2, i2, o) in rows[:i] if i2 == n_in and t2 < t - lag_us][-16:]
+        same.sort()
+        m = len(same)
+        guess = (
+            fallback if not m else same[m // 2] if m % 2 else (same[m // 2 - 1] + same[m // 2]) / 2
+        )
+        errors.append(abs(n_out - guess))
+    expected = sum(errors) / len(errors)
+    ev = api.evaluate(result.out, lake, "azure_llm_2023_conv")
+    assert ev["rows"] == len(errors)
+    got = ev["baselines"]["recent_same_length_median"]["mae"]
+    assert got == pytest.approx(expected, rel=1e-3)
+    assert ev["model"]["mae"] <= got * (1 + 1e-6)
