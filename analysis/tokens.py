@@ -240,6 +240,13 @@ def overview(db: LakeDB, trace: str) -> dict[str, Any]:
     return db.query("tokens_overview", trace=trace).to_dicts()[0]
 
 
+def requests_with_lengths(db: LakeDB) -> dict[str, int]:
+    """Per trace with any: requests with an input or output length (`overview`'s `requests`),
+    for every trace of the lake in one scan."""
+    df = db.query("tokens_traces")
+    return {t: int(n) for t, n in zip(df["trace"].to_list(), df["requests"].to_list(), strict=True)}
+
+
 def excluded(db: LakeDB, trace: str) -> dict[str, int]:
     """Requests left out of output statistics, by status."""
     df = db.query("tokens_excluded", trace=trace)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -71,7 +70,7 @@ from analysis import burstiness, compare, failures, tokens
 from analysis.db import LakeDB
 
 PREVIOUS = {previous!r}
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 db = LakeDB(Path({lake!r}))
 
 def timed(db, t):
@@ -88,9 +87,11 @@ def failed(db, t):
     return db.has(t, "summaries") and not failures.published(db, t).is_empty()
 
 arrivals = [t for t in db.traces() if timed(db, t)]
-with_tokens = [
-    t for t in db.traces() if db.has(t, "requests") and tokens.overview(db, t)["requests"]
-]
+if PREVIOUS:  # one token overview per trace
+    lengths = {{t: tokens.overview(db, t)["requests"] for t in db.traces()}}
+else:  # one scan of the lake
+    lengths = tokens.requests_with_lengths(db)
+with_tokens = [t for t in db.traces() if db.has(t, "requests") and lengths.get(t)]
 failing = [t for t in db.traces() if failed(db, t)]
 both = [t for t in arrivals if t in with_tokens]
 names = both[:2] if len(both) >= 2 else arrivals[:2]
@@ -109,7 +110,7 @@ for t in names:
             tokens.length_counts(db, t) if t in with_tokens else None,
         )
 compare.headline(db, results)
-print("SECONDS", time.perf_counter() - start, ",".join(names))
+print("SECONDS", time.perf_counter() - start, time.process_time() - cpu, ",".join(names))
 """
 
 
@@ -135,28 +136,30 @@ def scan_seconds(lake: Path, runs: int = 3) -> float:
 
 def compare_analyses(lake: Path, previous: bool) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds, traces) of the compare page's first-load analyses in a fresh
-    process (the wall time from the lake's opening, the CPU time of the whole process)."""
+    process, from the lake's opening (imports excluded) to the headline table."""
     code = COMPARE_RUN.format(root=str(ROOT), lake=str(lake), previous=previous)
-    cpu = _children_cpu()
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
     )
-    cpu = _children_cpu() - cpu
     if proc.returncode:
         raise SystemExit(f"compare analyses failed:\n{proc.stderr[-3000:]}")
-    seconds, names = proc.stdout.rsplit("SECONDS", 1)[1].split()
-    return float(seconds), cpu, names
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    seconds, cpu, names = proc.stdout.rsplit("SECONDS", 1)[1].split()
+    return float(seconds), float(cpu), names
 
 
 def process_cpu(pid: int) -> float:
     """User + system CPU seconds of a running process so far (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def draws_charts(path: str, models: Path) -> bool:
+    """Whether the page draws a chart: cold starts may not; predictors only with a model."""
+    if path == "coldstarts":
+        return False
+    if path == "predictors":
+        return (models / "model.json").is_file() or any(models.glob("*/model.json"))
+    return True
 
 
 def first_and_cached(
@@ -170,27 +173,28 @@ def first_and_cached(
         try:
             url = f"http://127.0.0.1:{port}"
             wait_http(f"{url}/_stcore/health")
-            # Warm the browser's JavaScript cache on a page that computes nothing.
-            warm, warm_title = (
-                ("predictors", "Predictors") if path != "predictors" else ("", PAGES[""])
-            )
+            # Warm the browser's JavaScript cache on a page that reads no rows, until it has
+            # drawn everything (a page left running would compete with the measured one).
+            warm = "predictors" if path != "predictors" else ""
             browser.navigate(f"{url}/{warm}")
-            browser.wait_rendered(timeout=120, charts=False, title=warm_title)
-            runs = []
+            browser.wait_rendered(timeout=120, charts=draws_charts(warm, models), title=PAGES[warm])
+            runs, first_cpu = [], 0.0
             for i in range(3):
                 cpu = process_cpu(server.pid)
                 browser.navigate(f"{url}/{path}")
-                state = browser.wait_rendered(timeout=600, charts=path != "coldstarts", title=title)
+                state = browser.wait_rendered(
+                    timeout=600, charts=draws_charts(path, models), title=title
+                )
                 runs.append(state["seconds"])
                 if i == 0:
                     # the server's CPU time for the first load (the settle wait costs ~0)
-                    cpu = process_cpu(server.pid) - cpu
+                    first_cpu = process_cpu(server.pid) - cpu
                     browser.screenshot(out / f"{path or 'overview'}.png")
             times[path] = (runs[0], min(runs[1:]))
             target = TARGETS.get(path)
             goal = f"target < {target:.0f} s" if target else ""
             print(
-                f"{path or 'overview':11} first {runs[0]:6.2f} s (server CPU {cpu:5.2f} s)  "
+                f"{path or 'overview':11} first {runs[0]:6.2f} s (server CPU {first_cpu:5.2f} s)  "
                 f"cached reload {min(runs[1:]):5.2f} s  {goal:14} ({load()})",
                 flush=True,
             )
@@ -210,11 +214,15 @@ def switching(browser: Browser, lake: Path, models: Path, pages: list[str]) -> d
         browser.navigate(f"{url}/")
         browser.wait_rendered(timeout=60, title=PAGES[""])
         order = [p for p in PAGES if p and p in pages] + [""]
-        for round_ in range(2):  # the first round fills the caches
+        # Two rounds fill the caches: pages open on the trace picked last on any page, so the
+        # second round shows some pages another trace than the first did. They wait for every
+        # chart: leaving a page that is still running would stop it before its results are cached.
+        for round_ in range(3):
             for path in order:
                 browser.evaluate(CLICK.replace("{href}", path))
-                state = browser.wait_rendered(timeout=600, charts=False, title=PAGES[path])
-                if round_ == 1:
+                charts = round_ < 2 and draws_charts(path, models)
+                state = browser.wait_rendered(timeout=600, charts=charts, title=PAGES[path])
+                if round_ == 2:
                     times[path] = state["seconds"]
                     print(
                         f"switch to {path or 'overview':11} {state['seconds']:5.2f} s", flush=True

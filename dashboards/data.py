@@ -193,9 +193,8 @@ def token_traces(ref: LakeRef) -> list[str]:
     """Traces whose requests carry input or output token counts."""
 
     def pick(db: LakeDB) -> list[str]:
-        return [
-            t for t in db.traces() if db.has(t, "requests") and tokens.overview(db, t)["requests"]
-        ]
+        counts = tokens.requests_with_lengths(db)
+        return [t for t in db.traces() if db.has(t, "requests") and counts.get(t)]
 
     return _run(ref, pick)
 

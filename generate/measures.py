@@ -227,7 +227,7 @@ def _measure_large(
     mean_gap = float(gaps.mean()) if gaps.size else math.nan
     iat_cv = st.cv(gaps)
     gaps.sort()
-    kept_gaps = ks_points(gaps).copy()
+    kept_gaps = ks_points(gaps, KS_POINTS).copy()
     del gaps
     # indices at the finest window, in chunks, then run-length compressed
     w0 = min([*windows, base_bin_s])

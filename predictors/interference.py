@@ -415,8 +415,10 @@ def _trees(features: Sequence[c.Feature], seed: int, max_iter: int) -> Any:
     model = HistGradientBoostingRegressor(
         loss="absolute_error",
         max_iter=max_iter,
-        learning_rate=0.05,
-        max_leaf_nodes=31,
+        # 60 trees of 15 leaves at 0.15: held-out MAE on Redis GET 0.02583 (200 of 31 at 0.05:
+        # 0.02587) and about 4x the batch throughput (benchmarks/predict.py).
+        learning_rate=0.15,
+        max_leaf_nodes=15,
         min_samples_leaf=50,
         l2_regularization=1.0,
         early_stopping=False,
@@ -707,7 +709,7 @@ def train(
     target: str = DEFAULT_TARGET,
     probes: Sequence[str] | None = None,
     max_gap_h: float = 4.0,
-    max_iter: int = 200,
+    max_iter: int = 60,
     seed: int = 0,
     skops_file: bool = True,
     leave_out_benchmark: bool = True,

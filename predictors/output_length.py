@@ -42,6 +42,9 @@ from predictors.replay import Replay
 from predictors.runtime.output_length import HISTORY_WINDOW, REPEAT_WINDOW, SESSION_CARD
 
 KIND = "output-length"
+# 60 trees at 0.15 per quantile: held-out MAE on Azure conv 46.40 (200 at 0.05: 46.51), and
+# 3.3x the batch throughput (benchmarks/predict.py).
+LEARNING_RATE = 0.15
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 PREFILL_COST = 0.05  # a prompt token costs 1/20 of a generated token in the queue replay
 SHRINK_GRID = [i / 20 for i in range(21)]  # blend weights tried on validation, 0 = baseline
@@ -278,7 +281,7 @@ def _pipeline(quantile: float, max_iter: int, seed: int, numeric: Sequence[str])
         loss="quantile",
         quantile=quantile,
         max_iter=max_iter,
-        learning_rate=0.05,
+        learning_rate=LEARNING_RATE,
         max_leaf_nodes=31,
         min_samples_leaf=40,
         l2_regularization=1.0,
@@ -453,7 +456,7 @@ def train(
     traces: Sequence[str],
     out: Path,
     history_lag_s: float = 60.0,
-    max_iter: int = 200,
+    max_iter: int = 60,
     load: float = 0.8,
     seed: int = 0,
     skops_file: bool = True,

@@ -138,3 +138,21 @@ def test_idc_and_cdf_points_are_the_raw_files(page: AppTest) -> None:
         for x, share in zip(trace["x"], trace["y"], strict=True):
             assert x in values  # every point is a length that occurs
             assert share == pytest.approx(sum(v <= x for v in values) / len(values), rel=1e-12)
+
+
+def test_traces_offered_for_token_figures_are_those_with_lengths(sample_lake: Path) -> None:
+    from analysis import tokens
+    from analysis.db import LakeDB
+
+    db = LakeDB(sample_lake)
+    try:
+        counts = tokens.requests_with_lengths(db)  # one scan of the lake, every trace
+        with_any = {t: tokens.overview(db, t)["requests"] for t in db.traces()}
+    finally:
+        db.close()
+    assert counts == {t: n for t, n in with_any.items() if n}
+    with AZURE_CSV.open(newline="") as f:
+        assert counts["azure_llm_2023_conv"] == sum(1 for _ in csv.DictReader(f))
+    with BURSTGPT_CSV.open(newline="") as f:
+        assert counts["burstgpt_schema_fixture"] == sum(1 for _ in csv.DictReader(f))
+    assert "google_2011_jobs" not in counts  # jobs carry no tokens

@@ -273,3 +273,21 @@ def test_sampling_ten_million_arrivals_is_fast_and_bounded(bursty_selection: Sel
         assert 9_000_000 < gen.size < 11_000_000
         assert seconds < 10, (model.model.name, seconds)
         assert peak < 800 * 2**20, (model.model.name, peak / 2**20)
+
+
+def test_fixed_counts_put_the_expected_count_rounded_in_every_bin():
+    from generate.arrivals import EXPONENTIAL, _stratified_times
+
+    mass = np.array([0.0, 2.5, 10.0, 0.3, 7.75])
+    cum = np.concatenate(([0.0], np.cumsum(mass)))
+    totals = []
+    for seed in range(400):
+        u = _stratified_times(EXPONENTIAL, cum, np.random.default_rng(seed))
+        n = np.histogram(u, bins=cum[[0, 2, 3, 4, 5]])[0]  # the empty first bin has no width
+        assert np.all(np.diff(u) >= 0) and u[0] > 0 and u[-1] < cum[-1]
+        assert n[1] == 10  # a whole mass is that many points, every time
+        assert n[0] in (2, 3) and n[2] in (0, 1) and n[3] in (7, 8)
+        totals.append(n)
+    # rounded up as often as the fraction says: 2.5 -> 3 half the time, 7.75 -> 8 three in four
+    mean = np.mean(totals, axis=0)
+    assert mean[0] == pytest.approx(2.5, abs=0.08) and mean[3] == pytest.approx(7.75, abs=0.07)

@@ -132,6 +132,7 @@ def test_content_rows_against_plain_numpy():
     rows = rows_by_name(content_fidelity(src, gen))
     p50 = rows["input_tokens p50"]
     assert p50.source == np.median(src_in) and p50.generated == np.median(gen_in)
+    assert p50.source is not None and p50.generated is not None
     assert p50.distance == pytest.approx(abs(math.log((p50.generated + 1) / (p50.source + 1))))
     known = src_out[~np.isnan(src_out)]
     assert rows["output_tokens p90"].source == pytest.approx(np.quantile(known, 0.9))
@@ -230,3 +231,42 @@ def test_numpy_measures_equal_the_reports_sql(sample_lake: Path, trace: str):
     if report.summary.batch_s is None and not arrivals.counts_only:
         # the report's CV is of gaps at the declared clock; here the same clock
         assert m.iat_cv == pytest.approx(report.iat_cv, rel=1e-6)
+
+
+@pytest.mark.parametrize("clock", [0.0, 1e-3])
+def test_many_arrivals_are_measured_by_the_one_pass_path_with_the_same_numbers(
+    monkeypatch: pytest.MonkeyPatch, clock: float
+):
+    from generate import measures
+
+    rng = np.random.default_rng(3)
+    gaps = rng.exponential(1.0, 30_000) * rng.choice([0.05, 4.0], 30_000)
+    ts = np.cumsum(gaps) * (3600 / gaps.sum() * 0.999)
+    exact = measure_arrivals(ts, 3600.0, clock)
+    monkeypatch.setattr(measures, "EXACT_EVENTS", 1_000)
+    monkeypatch.setattr(measures, "KS_POINTS", 500)
+    fast = measure_arrivals(ts, 3600.0, clock)
+    assert fast.events == exact.events and fast.idc_windows == exact.idc_windows
+    assert fast.idc == pytest.approx(exact.idc, rel=1e-12)
+    assert fast.iat_cv == pytest.approx(exact.iat_cv, rel=1e-12)
+    assert fast.hurst_aggregated_variance == pytest.approx(exact.hurst_aggregated_variance)
+    assert fast.hurst_rescaled_range == pytest.approx(exact.hurst_rescaled_range)
+    assert fast.gaps_measurable == exact.gaps_measurable
+    # the gaps kept are 500 order statistics: a KS distance moves by under 1/500 per side
+    other = rng.exponential(ts[-1] / ts.size, 40_000)
+    full = stats.ks_2samp(exact.gaps, other).statistic
+    assert fast.gaps.size == 500
+    assert abs(ks_distance(fast.gaps, other) - full) <= 1 / 500
+
+
+def test_a_ks_distance_on_order_statistics_is_within_1_over_m_of_the_exact_one(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from generate import fidelity
+
+    rng = np.random.default_rng(5)
+    a, b = rng.gamma(0.5, 2.0, 50_000), rng.exponential(1.0, 20_000)
+    full = stats.ks_2samp(a, b).statistic
+    monkeypatch.setattr(fidelity, "KS_POINTS", 1_000)
+    capped = ks_distance(a, b)
+    assert capped is not None and abs(capped - full) <= 2 / 1_000

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -109,7 +110,7 @@ def test_mooncake_reads_back_with_the_same_rows(
         (rec["timestamp"], rec["input_length"], rec["output_length"], rec["hash_ids"])
         for rec in records
     )
-    assert [(t, i, o, list(h)) for t, i, o, h, _ in lake_rows] == expected
+    assert [(t, i, o, list(cast(list[int], h))) for t, i, o, h, _ in lake_rows] == expected
     assert {row[4] for row in lake_rows} == {512}
 
 
@@ -275,7 +276,8 @@ def test_azure_functions_over_two_days_is_one_file_per_day(
     ingest_back(cli, r.files, tmp_path / "lake")
     (span,) = lake_sql(tmp_path / "lake", "SELECT min(ts), max(ts), sum(value) FROM series")
     assert span[2] == total
-    assert (span[1] - span[0]).total_seconds() <= 2 * 86400 - 60
+    first, last = cast(datetime, span[0]), cast(datetime, span[1])
+    assert (last - first).total_seconds() <= 2 * 86400 - 60
 
 
 def test_azure_functions_from_timed_requests_counts_each_service(

@@ -218,7 +218,7 @@ REAL = [
         "azure-functions",
         marks=pytest.mark.xfail(
             strict=True,
-            reason="arrival fit: rate curve KS 0.07 (minute-mark bursts in 998 arrivals)",
+            reason="arrival fit: rate curve KS 0.058 (minute-mark bursts in 998 arrivals)",
         ),
     ),
     ("datacenter/pwa_swf_kth_sp2", "swf"),

@@ -65,7 +65,7 @@ def output_length(lake: Path, models: Path) -> TrainResult:
 @pytest.fixture(scope="session")
 def output_length_alone(lake: Path, models: Path) -> Callable[[str], TrainResult]:
     """An output-length model trained on one trace alone with the defaults, as `traces train
-    output-length --trace NAME` does (Mooncake's shortfall showed at the default max_iter=200,
+    output-length --trace NAME` does (Mooncake's shortfall showed at the defaults,
     not at the shared model's 60); each is trained on first use and kept for the session."""
     trained: dict[str, TrainResult] = {}
 

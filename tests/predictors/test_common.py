@@ -114,7 +114,8 @@ def test_queue_simulation_by_hand():
 
 @pytest.mark.parametrize("kind", ["dicts", "polars", "pyarrow", "columns"])
 def test_onnx_feeds_from_every_row_shape(kind):
-    features = [c.Feature("x", "s", "float", ""), c.Feature("k", "", "string", "")]
+    # "x" may be missing (NaN = none); a feature that may not is refused (next test)
+    features = [c.Feature("x", "s", "float", "", missing="nan"), c.Feature("k", "", "string", "")]
     dicts = [{"x": 1.5, "k": "a"}, {"x": None, "k": None}]
     rows = {
         "dicts": dicts,
@@ -126,6 +127,13 @@ def test_onnx_feeds_from_every_row_shape(kind):
     assert feeds["x"].dtype == np.float32 and feeds["x"].shape == (2, 1)
     assert feeds["x"][0, 0] == 1.5 and np.isnan(feeds["x"][1, 0])
     assert feeds["k"][:, 0].tolist() == ["a", c.MISSING]
+
+
+@pytest.mark.parametrize("value", [None, float("nan"), float("inf")])
+def test_a_required_number_that_is_missing_or_not_finite_is_refused(value):
+    features = [c.Feature("x", "s", "float", "")]  # missing="error", the default
+    with pytest.raises(c.FeatureError, match=r"Feature 'x' is (nan|inf) at row 1"):
+        c.onnx_feeds(pl.DataFrame({"x": [1.0, value]}, strict=False), features)
 
 
 def test_missing_feature_is_named():

@@ -1,5 +1,5 @@
-"""The fused ONNX graph: one shared encoding and one tree ensemble per model, with the outputs
-of the scikit-learn pipelines it was built from.
+"""The fused ONNX graph: one shared encoding, then the trees of each part (p10, p50, ...) in one
+tree ensemble, with the outputs of the scikit-learn pipelines it was built from.
 
 Expected values come from the fitted pipelines' own `predict` and the output arithmetic
 written out here with numpy (not from predictors.common), on real held-out rows with NaN
@@ -105,30 +105,34 @@ def trained(request: pytest.FixtureRequest) -> TrainResult:
     return result
 
 
-def test_each_predictor_is_one_encoding_and_one_tree_ensemble(trained: TrainResult) -> None:
+def _trees_of(estimator: Any) -> int:
+    """Trees of the branches of a part with a weight (a blend's branch of weight 0 adds
+    nothing and is left out of the graph)."""
+    if hasattr(estimator, "estimators_"):
+        fitted = estimator.estimators_
+        weights = [1] * len(fitted) if estimator.weights is None else estimator.weights
+        return sum(_trees_of(e) for e, w in zip(fitted, weights, strict=True) if w != 0)
+    return int(estimator.named_steps["model"].n_iter_)
+
+
+def test_each_predictor_is_one_encoding_and_one_tree_ensemble_per_part(
+    trained: TrainResult,
+) -> None:
     card = trained.card
     model = onnx.load(str(trained.out / "model.onnx"))
     features = [Feature(**f) for f in card["features"]]
     ops = _ops(model)
-    assert ops["TreeEnsembleRegressor"] == 1, ops
-    assert onnx_graph.fused(model)
-    assert ops["OneHotEncoder"] <= sum(f.dtype == "string" for f in features), ops
-    tree = next(n for n in model.graph.node if n.op_type == "TreeEnsembleRegressor")
-    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in tree.attribute}
     parts = list(dict.fromkeys(card["parts"][o["name"]] for o in card["outputs"]))
-    assert attrs["n_targets"] == len(parts)
-    # Every tree of every blended branch with a weight is there, writing to its part's target.
-    n_trees = 0
-    for part in parts:
-        est = trained.pipelines[part]
-        branches = (
-            [e for e, w in zip(est.estimators_, est.weights, strict=True) if w != 0]
-            if hasattr(est, "estimators_")
-            else [est]
-        )
-        n_trees += sum(b.named_steps["model"].n_iter_ for b in branches)
-    assert len(set(attrs["nodes_treeids"])) == n_trees
-    assert set(attrs["target_ids"]) == set(range(len(parts)))
+    assert onnx_graph.fused(model)
+    assert ops["TreeEnsembleRegressor"] == len(parts), ops
+    assert ops["OneHotEncoder"] <= sum(f.dtype == "string" for f in features), ops
+    trees = [n for n in model.graph.node if n.op_type == "TreeEnsembleRegressor"]
+    # All ensembles read the same encoded matrix, and each holds its part's every tree.
+    assert len({n.input[0] for n in trees}) == 1
+    for part, tree in zip(parts, trees, strict=True):
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in tree.attribute}
+        assert attrs["n_targets"] == 1
+        assert len(set(attrs["nodes_treeids"])) == _trees_of(trained.pipelines[part])
     # The interface: one [N, 1] input per feature (its name and type), one output per Output.
     kinds = {i.name: i.type.tensor_type.elem_type for i in model.graph.input}
     assert kinds == {
@@ -234,8 +238,9 @@ def _check(
     parts: dict[str, str],
     rows: pl.DataFrame,
     fused: bool = True,
+    ensembles: str = onnx_graph.ENSEMBLES,
 ) -> Any:
-    model = onnx_graph.build(pipelines, SYNTH, outputs, parts, OPSET)
+    model = onnx_graph.build(pipelines, SYNTH, outputs, parts, OPSET, ensembles=ensembles)
     assert onnx_graph.fused(model) is fused
     feeds = _feeds(_damaged(rows, SYNTH, every=4), SYNTH)
     got = _run(model, outputs, feeds)
@@ -244,7 +249,8 @@ def _check(
     return model
 
 
-def test_blends_buckets_and_vector_arithmetic_fuse_exactly() -> None:
+@pytest.mark.parametrize("ensembles", ["per_part", "one"])
+def test_blends_buckets_and_vector_arithmetic_fuse_exactly(ensembles: str) -> None:
     rows, y = _synthetic()
     pipelines = {
         "lo": _blend([3.0, 1.0]).fit(rows, y - 1.0),  # weights normalized: 0.75 / 0.25
@@ -258,14 +264,16 @@ def test_blends_buckets_and_vector_arithmetic_fuse_exactly() -> None:
         Output("q_mid", "s", "", "expm1", scale_by="s"),
         Output("q_hi", "s", "", "expm1", offset=0.2, scale_by="s", at_least="q_mid"),
     ]
-    model = _check(pipelines, outputs, {o.name: o.name[2:] for o in outputs}, rows)
+    model = _check(pipelines, outputs, {o.name: o.name[2:] for o in outputs}, rows, True, ensembles)
     ops = _ops(model)
+    assert ops["TreeEnsembleRegressor"] == (3 if ensembles == "per_part" else 1), ops
     # One Exp, Sub and Mul for all three outputs; one LabelEncoder for the bucket.
     assert (ops["Exp"], ops["Sub"], ops["Mul"], ops["LabelEncoder"]) == (1, 1, 1, 1), ops
     assert ops["OneHotEncoder"] <= 2, ops
 
 
-def test_outputs_sharing_a_part_and_mixed_arithmetic() -> None:
+@pytest.mark.parametrize("ensembles", ["per_part", "one"])
+def test_outputs_sharing_a_part_and_mixed_arithmetic(ensembles: str) -> None:
     rows, y = _synthetic(seed=1)
     pipelines = {
         "one": _blend([1.0, 2.0]).fit(rows, y),
@@ -277,7 +285,7 @@ def test_outputs_sharing_a_part_and_mixed_arithmetic() -> None:
         Output("other", "", "", "identity", at_most="raw"),
     ]
     parts = {"raw": "one", "grown": "one", "other": "two"}
-    _check(pipelines, outputs, parts, rows)
+    _check(pipelines, outputs, parts, rows, True, ensembles)
 
 
 def test_other_pipelines_are_assembled_separately_and_still_exact() -> None:
