@@ -42,11 +42,14 @@ from predictors.runtime.card import (  # noqa: F401  (re-exported: the names pre
     CARD,
     CARD_FORMAT,
     CARD_VERSION,
+    DEFINING,
+    DIGEST_KEY,
     MISSING,
     ONNX,
     SKOPS,
     Feature,
     Output,
+    card_digest,
     card_problem,
     read_card,
     read_onnx,
@@ -492,6 +495,15 @@ def export(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = build_onnx(pipelines, features, outputs, parts, doc=card.get("kind", ""))
+    defining = {
+        **card,
+        "features": [asdict(f) for f in features],
+        "outputs": [asdict(o) for o in outputs],
+        "parts": dict(parts),
+    }
+    # as the card will be read back: JSON types (tuples become lists, numpy numbers floats)
+    digest = card_digest(json.loads(json.dumps(jsonable({k: defining.get(k) for k in DEFINING}))))
+    model.metadata_props.add(key=DIGEST_KEY, value=digest)
     data = model.SerializeToString()
     (out / ONNX).write_bytes(data)
     card = dict(card)

@@ -74,16 +74,18 @@ FEATURES = [
         "tokens",
         "float",
         "min(k x hash_block_tokens, input_tokens), k = how many leading hash_ids of the "
-        "prompt appeared in any earlier request of the trace (hash_block_tokens 0 when "
-        "absent); NaN when the request has no hash_ids.",
+        "prompt appeared in any earlier request of the trace (earlier = before it in arrival "
+        "order, ties in time in file order; hash_block_tokens 0 when absent); NaN when the "
+        "request has no hash_ids.",
         missing="nan",
     ),
     c.Feature(
         "input_repeat_count",
         "requests",
         "float",
-        "Earlier requests (by arrival, finished or not) of the same stream (service, "
-        "tenant) with exactly this prompt length.",
+        "Earlier requests (before it in arrival order, ties in time in file order; finished "
+        "or not) of the same stream with exactly this prompt length. A stream is (service, "
+        "tenant), a missing value counting as the empty string.",
     ),
     c.Feature(
         "repeat_output_median",
@@ -395,8 +397,8 @@ def _service_key(df: pl.DataFrame) -> list[str]:
 
 SAME_LENGTH = "recent_same_length_median"
 UNTIMED_SPLIT = (
-    "row order (the trace has no timestamps): the last 30% of its rows in a fixed "
-    "pseudo-random order (a hash of each row) are the test set"
+    "fixed pseudo-random order (the trace has no timestamps): rows are ordered by a hash of "
+    "each row and the last 30% of that order are the test set"
 )
 
 

@@ -122,6 +122,8 @@ def predict_trace(
     out = Path(out)
     if out.suffix.lower() != ".parquet":
         raise PredictorUsageError(f"--out must name a .parquet file, got {out}.")
+    if out.is_dir():
+        raise PredictorUsageError(f"--out {out} is a folder: name a .parquet file in it.")
     predictor = load(model_dir)
     check_card(predictor)
     module = KINDS[predictor.kind]
@@ -150,8 +152,14 @@ def predict_trace(
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    frame.write_parquet(tmp)
-    tmp.replace(out)  # never a half-written file under the name asked for
+    try:
+        frame.write_parquet(tmp)
+        tmp.replace(out)  # never a half-written file under the name asked for
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise PredictorDataError(
+            f"Cannot write --out {out}: {e.strerror or e}. Pick a writable place."
+        ) from e
     return PredictResult(
         out, frame.height, "online" if online else "batch", list(names.values()),
         time.perf_counter() - start,

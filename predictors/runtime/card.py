@@ -27,6 +27,17 @@ CARD_FORMAT = "workload-traces model"
 CARD_VERSION = 2
 MISSING = "unknown"  # what a null categorical becomes, in training and at prediction time
 MISSING_VALUES = ("error", "nan")
+# The card's parts that say what the graph computes and how its inputs are made: their digest
+# is written into model.onnx at export, so an edited card is refused, not silently obeyed.
+DEFINING = ("kind", "features", "outputs", "parts", "options")
+DIGEST_KEY = "workload_traces.card_sha256"
+
+
+def card_digest(card: Mapping[str, Any]) -> str:
+    """sha256 of the DEFINING parts of a card, as canonical JSON."""
+    part = {k: card.get(k) for k in DEFINING}
+    text = json.dumps(part, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

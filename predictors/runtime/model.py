@@ -17,8 +17,25 @@ from typing import Any
 
 import numpy as np
 
-from predictors.runtime.card import MISSING, ONNX, Feature, read_card, read_onnx, retrain_command
-from predictors.runtime.errors import FeatureError, ModelFileMismatch, PredictorUsageError
+from predictors.runtime.card import (
+    CARD,
+    DEFINING,
+    DIGEST_KEY,
+    MISSING,
+    ONNX,
+    Feature,
+    card_digest,
+    read_card,
+    read_onnx,
+    retrain_command,
+)
+from predictors.runtime.errors import (
+    FeatureError,
+    ModelCardError,
+    ModelFileMismatch,
+    PredictorUsageError,
+)
+from predictors.runtime.session import FLOAT32_MAX
 
 # One thread and sequential execution: a scheduler asks for one row at a time, and thread
 # hand-offs cost more than the trees (measured: one-row run p50 48 -> 39 µs).
@@ -61,6 +78,7 @@ class Model:
                 f"({str(e).splitlines()[0] if str(e) else type(e).__name__}). Train the model "
                 f"again: {retrain_command(self.card, self.model_dir)}."
             ) from e
+        _check_digest(self._session, self.card, self.model_dir)
         # One preallocated [1, 1] input per feature: a one-row call writes into them instead
         # of building ten arrays.
         self._one: dict[str, np.ndarray] = {
@@ -78,9 +96,14 @@ class Model:
         return self._session
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> np.ndarray:
-        """The graph on `[N, 1]` feeds named as the features: (N, K) in output order."""
+        """The graph on `[N, 1]` feeds named as the features: (N, K) in output order. An
+        output that is not finite (inputs far outside what the model saw) is refused."""
         res = self._session.run(self.output_names, dict(feeds))
-        return np.column_stack([np.asarray(r).reshape(-1) for r in res])
+        out = np.column_stack([np.asarray(r).reshape(-1) for r in res])
+        if not np.isfinite(out).all():
+            row, col = (int(i[0]) for i in np.nonzero(~np.isfinite(out)))
+            raise FeatureError(_not_finite(self.output_names[col], float(out[row, col]), row))
+        return out
 
     def predict_one(self, features: Mapping[str, Any]) -> dict[str, float]:
         """One row of features (the card's names) -> {output: value} in the card's units.
@@ -98,7 +121,11 @@ class Model:
             else:
                 one[f.name][0, 0] = _number(f, value)
         res = self._session.run(self.output_names, one)
-        return {name: float(r[0, 0]) for name, r in zip(self.output_names, res, strict=True)}
+        out = {name: float(r[0, 0]) for name, r in zip(self.output_names, res, strict=True)}
+        for name, value in out.items():
+            if not math.isfinite(value):
+                raise FeatureError(_not_finite(name, value, None))
+        return out
 
     def predict_columns(self, columns: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Columns (one sequence per feature) -> {output: array (N,)}, checked like
@@ -122,6 +149,20 @@ class Model:
         return f"Model({self.kind!r}, {self.model_dir}, features={self.feature_names})"
 
 
+def _check_digest(session: Any, card: dict[str, Any], model_dir: Path) -> None:
+    """Refuse a card whose defining parts (kind, features, outputs, parts, options) are not
+    those model.onnx was exported with. Models exported before the digest existed carry none."""
+    recorded = session.get_modelmeta().custom_metadata_map.get(DIGEST_KEY)
+    if recorded is not None and recorded != card_digest(card):
+        raise ModelCardError(
+            f"{model_dir / CARD} was edited after `traces train` wrote it: its "
+            f"{', '.join(DEFINING)} are no longer those {ONNX} was exported with (model.onnx "
+            f"records card digest {recorded[:12]}..., the card gives "
+            f"{card_digest(card)[:12]}...). Restore {CARD} from where you got the model, or "
+            f"train it again: {retrain_command(card, model_dir)}."
+        )
+
+
 def load(model_dir: Path | str) -> Model:
     """Load MODEL_DIR for prediction with onnxruntime. Refuses a card that is damaged
     (ModelCardError) and a model.onnx whose sha256 is not the card's (ModelFileMismatch)."""
@@ -141,6 +182,11 @@ def _number(f: Feature, value: Any) -> float:
     x = float(value)
     if not math.isfinite(x) and not (math.isnan(x) and f.missing == "nan"):
         raise FeatureError(f"Feature {f.name!r} is {x}: {_expects(f)}")
+    if abs(x) > FLOAT32_MAX:
+        raise FeatureError(
+            f"Feature {f.name!r} is {x:g}, beyond what the model's float32 input holds "
+            f"(±{FLOAT32_MAX:.3g}): {_expects(f)}"
+        )
     return x
 
 
@@ -148,6 +194,14 @@ def _text(f: Feature, value: Any) -> str:
     if not isinstance(value, str):
         raise FeatureError(f"Feature {f.name!r} must be text, got {value!r:.60}: {_expects(f)}")
     return value
+
+
+def _not_finite(output: str, value: float, row: int | None) -> str:
+    where = f" at row {row}" if row is not None else ""
+    return (
+        f"The model gave {value} for {output!r}{where}: an input is far outside the range it "
+        "was trained on (see the card's features and units). Nothing is returned as NaN or inf."
+    )
 
 
 def _expects(f: Feature) -> str:
@@ -208,14 +262,14 @@ def float_column(f: Feature, col: Any) -> np.ndarray:
                     f"{_expects(f)}"
                 ) from None
         values = np.array([math.nan if v is None else float(v) for v in items], np.float64)
-    bad = ~np.isfinite(values)
+    bad = ~np.isfinite(values) | (np.abs(values) > FLOAT32_MAX)
     if f.missing == "nan":
         bad &= ~np.isnan(values)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise FeatureError(
-            f"Feature {f.name!r} is {values[row]} at row {row} (missing values count as NaN): "
-            f"{_expects(f)}"
+            f"Feature {f.name!r} is {values[row]} at row {row} (missing values count as NaN; "
+            f"float32 holds ±{FLOAT32_MAX:.3g}): {_expects(f)}"
         )
     return values.astype(np.float32)
 

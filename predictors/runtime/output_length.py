@@ -120,10 +120,8 @@ class _Request:
     )  # fmt: skip
 
     def __init__(self, request: Mapping[str, Any], timed: bool) -> None:
-        tokens = number(request, "input_tokens", "prompt tokens, a whole number >= 0")
+        tokens = number(request, "input_tokens", "prompt tokens, a whole number >= 0", whole=True)
         assert tokens is not None
-        if tokens != int(tokens):
-            raise FeatureError(f"Request field 'input_tokens' is {tokens}, not a whole number.")
         self.input_tokens = int(tokens)
         self.service = text(request, "service", "model or service name")
         tenant = text(request, "tenant", "user or application")
@@ -133,16 +131,16 @@ class _Request:
         self.ts_us = timestamp_us(request, required=timed)
         blocks = request.get("hash_ids")
         if blocks is not None and (
-            isinstance(blocks, str | bytes)
+            not isinstance(blocks, list | tuple)
             or not all(isinstance(h, int) and not isinstance(h, bool) for h in blocks)
         ):
             raise FeatureError(
                 f"Request field 'hash_ids' must be a list of whole numbers, got {blocks!r:.60}."
             )
         self.blocks = None if blocks is None else list(blocks)
-        size = number(
-            request, "hash_block_tokens", "tokens per KV block", required=False
-        )  # absent: 0, as in training
+        size = number(  # absent: 0, as in training
+            request, "hash_block_tokens", "tokens per KV block", required=False, whole=True
+        )
         self.block_tokens = int(size) if size else 0
 
 
@@ -169,7 +167,6 @@ class OutputLengthSession(Session):
         self.blocks: LRU[int, None] = LRU(self.limits["blocks"])
         self.latest_us: int | None = None
         self.observed = 0
-        self._last: tuple[Mapping[str, Any], _Request, Any] | None = None
 
     # --- the three calls ------------------------------------------------------------------
 
@@ -189,7 +186,9 @@ class OutputLengthSession(Session):
                 "observe(request, output_tokens=N) takes the generated tokens only; got "
                 f"{', '.join(measured) or 'nothing'}."
             )
-        tokens = number(measured, "output_tokens", "generated tokens, a number >= 0")
+        tokens = number(
+            measured, "output_tokens", "generated tokens, a whole number >= 0", whole=True
+        )
         assert tokens is not None
         r = self._parse(request)
         if r.ts_us is None:
@@ -223,24 +222,12 @@ class OutputLengthSession(Session):
     # --- features -------------------------------------------------------------------------
 
     def _parse(self, request: Mapping[str, Any]) -> _Request:
-        last = self._last
-        if last is not None and last[0] is request:
-            # observe() right after predict() of the same mapping: parsed once. The identity
-            # check alone is not enough (a caller may mutate the dict), hence the ts/tokens.
-            r = last[1]
-            if (
-                request.get("input_tokens") == r.input_tokens
-                and request.get("ts_us", request.get("ts")) == last[2]
-            ):
-                return r
         if not isinstance(request, Mapping):
             raise FeatureError(
                 "A request must be a mapping of field names to values, got "
                 f"{type(request).__name__}."
             )
-        parsed = _Request(request, timed=self.clock != "none")
-        self._last = (request, parsed, request.get("ts_us", request.get("ts")))
-        return parsed
+        return _Request(request, timed=self.clock != "none")
 
     def _features(self, r: _Request) -> dict[str, Any]:
         stream = self.streams.get(r.stream)

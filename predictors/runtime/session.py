@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from predictors.runtime.errors import FeatureError, PredictorUsageError
 
+FLOAT32_MAX = 3.4028234663852886e38  # the graph's inputs are float32
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -90,9 +91,11 @@ def number(
     *,
     minimum: float | None = 0.0,
     required: bool = True,
+    whole: bool = False,
 ) -> float | None:
-    """A finite number field (int or float), at least `minimum`; None when absent and not
-    required. FeatureError names the field, the value and what is expected."""
+    """A finite number field (int or float, or a numpy scalar), at least `minimum`, within
+    what the model's float32 inputs hold, whole if asked; None when absent and not required.
+    FeatureError names the field, the value and what is expected."""
     value = request.get(name)
     if value is None:
         if required:
@@ -103,14 +106,26 @@ def number(
     x = float(value)
     if not math.isfinite(x):
         raise FeatureError(f"Request field {name!r} is {x}: {what}.")
+    if abs(x) > FLOAT32_MAX:
+        raise FeatureError(
+            f"Request field {name!r} is {x:g}, beyond what a float32 model input holds "
+            f"(±{FLOAT32_MAX:.3g}): {what}."
+        )
     if minimum is not None and x < minimum:
         raise FeatureError(f"Request field {name!r} is {x}, below {minimum:g}: {what}.")
+    if whole and x != int(x):
+        raise FeatureError(f"Request field {name!r} is {x}, not a whole number: {what}.")
     return x
 
 
 def _numpy_number(value: Any) -> bool:
-    # numpy scalars without importing numpy here (they carry `dtype` and `item`)
-    return hasattr(value, "dtype") and hasattr(value, "item") and value.dtype.kind in "iuf"
+    # numpy scalars (not arrays) without importing numpy here: they carry dtype, item, ndim 0
+    return (
+        hasattr(value, "dtype")
+        and hasattr(value, "item")
+        and getattr(value, "ndim", None) == 0
+        and value.dtype.kind in "iuf"
+    )
 
 
 def text(request: Mapping[str, Any], name: str, what: str) -> str | None:

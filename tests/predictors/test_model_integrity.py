@@ -148,12 +148,26 @@ def test_a_card_from_a_newer_version_says_so(model: Path) -> None:
 
 
 def test_evaluate_checks_what_its_kind_reads_from_the_card(model: Path, lake: Path) -> None:
-    edit_card(model, lambda card: card["options"].pop("load"))
-    with pytest.raises(ModelCardError, match=r"'options\.load' must be a number, got None"):
+    edit_card(model, lambda card: card["training"].pop("data"))
+    with pytest.raises(ModelCardError, match=r"'training\.data' must be a list, got None"):
         api.evaluate(model, lake, "azure_llm_2023_conv")
-    edit_card(model, lambda card: card.update(kind="size"))
-    with pytest.raises(ModelCardError, match=r"names the model kind 'size', which this version"):
-        api.evaluate(model, lake, "azure_llm_2023_conv")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda card: card["options"].pop("load"),
+        lambda card: card["options"].update(history_lag_s=0),
+        lambda card: card.update(kind="size"),
+        lambda card: card["outputs"][0].update(offset=1.0),
+        lambda card: card["features"][0].update(name="input_tokenz"),
+    ],
+)
+def test_a_card_edited_where_it_defines_the_model_is_refused(model: Path, edit) -> None:
+    """kind, features, outputs, parts and options: model.onnx records their digest."""
+    edit_card(model, edit)
+    with pytest.raises(ModelCardError, match=r"was edited after `traces train` wrote it"):
+        load(model)
 
 
 def test_evaluate_with_deeper_damage_is_a_card_error(model: Path, lake: Path) -> None:

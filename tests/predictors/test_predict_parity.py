@@ -105,3 +105,10 @@ def test_predict_refuses_what_it_cannot_do(
     )  # fmt: skip
     assert code == 2 and ".parquet" in err
     assert not (tmp_path / "x.parquet").exists() and not (tmp_path / "x.csv").exists()
+    (tmp_path / "d.parquet").mkdir()
+    code, _, err = cli(
+        "predict", model, "--lake", lake, "--trace", "mooncake_conversation",
+        "--out", tmp_path / "d.parquet",
+    )  # fmt: skip
+    assert code == 2 and "is a folder" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["d.parquet"]  # no temporary left

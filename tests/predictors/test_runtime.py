@@ -66,6 +66,12 @@ def test_outputs_are_labelled_with_units(output_length: TrainResult) -> None:
         ({"ts": float("inf"), "input_tokens": 12}, "'ts' is inf"),
         ({"ts": 1.0, "input_tokens": 12, "service": 7}, "'service' must be text"),
         ({"ts": 1.0, "input_tokens": 12, "hash_ids": [1, "x"]}, "'hash_ids' must be a list"),
+        ({"ts": 1.0, "input_tokens": 12, "hash_ids": 5}, "'hash_ids' must be a list"),
+        ({"ts": 1.0, "input_tokens": 12, "hash_ids": {1: 2}}, "'hash_ids' must be a list"),
+        ({"ts": 1.0, "input_tokens": 12, "hash_ids": iter([1])}, "'hash_ids' must be a list"),
+        ({"ts": 1.0, "input_tokens": 12, "hash_block_tokens": 2.5}, "not a whole number"),
+        ({"ts": 1.0, "input_tokens": 1e300}, "beyond what a float32 model input holds"),
+        ({"ts": 1.0, "input_tokens": np.array([812])}, "'input_tokens' must be a number"),
     ],
 )
 def test_bad_requests_name_the_field_and_leave_the_state(
@@ -211,3 +217,43 @@ def test_card_documents_the_session(output_length: TrainResult) -> None:
     missing = {f["name"]: f["missing"] for f in card["features"]}
     assert missing["input_tokens"] == "error"
     assert missing["history_output_median"] == "nan"
+
+
+def test_numpy_scalars_are_numbers_and_a_huge_observation_is_refused(
+    output_length: TrainResult,
+) -> None:
+    s = load(output_length.out).session(clock="relative")
+    r = {"ts": np.float64(1.0), "input_tokens": np.int64(12)}
+    assert set(s.predict(r)) == {"p10", "p50", "p90"}
+    with pytest.raises(FeatureError, match="'output_tokens' is 1e\\+300, beyond"):
+        s.observe(r, output_tokens=1e300)
+
+
+def test_a_changed_request_dict_is_read_again(output_length: TrainResult) -> None:
+    s = load(output_length.out).session(clock="relative")
+    r = {"ts": 1.0, "input_tokens": 12, "service": "chat", "session": "a"}
+    s.predict(r)
+    r["session"] = "b"
+    assert s.features(r)["session_position"] == 1.0  # "b" is new, not "a" read from a cache
+
+
+def test_an_edited_card_is_refused(output_length: TrainResult, tmp_path: Path) -> None:
+    import shutil
+
+    from predictors.runtime import ModelCardError
+
+    copy = tmp_path / "m"
+    shutil.copytree(output_length.out, copy)
+    card = json.loads((copy / "model.json").read_text())
+    card["options"]["history_lag_s"] = 0
+    (copy / "model.json").write_text(json.dumps(card))
+    with pytest.raises(ModelCardError, match="was edited after `traces train` wrote it"):
+        load(copy)
+
+
+def test_predictions_that_are_not_finite_are_refused(output_length: TrainResult) -> None:
+    model = load(output_length.out)
+    row = {f.name: None for f in model.features}
+    row |= {"input_tokens": 10.0, "input_repeat_count": 0.0}
+    with pytest.raises(FeatureError, match="float32"):
+        model.predict_one(row | {"input_tokens": 1e39})
