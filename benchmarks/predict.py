@@ -98,14 +98,10 @@ def _percentiles_us(ns: list[int]) -> dict[str, float]:
 
 
 def _ort(graph: bytes, threads: int) -> Any:
-    import onnxruntime as ort
+    """An onnxruntime session with the light runtime's options (and `threads` intra-op)."""
+    from predictors.runtime.model import ort_session
 
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    return ort.InferenceSession(graph, sess_options=opts, providers=["CPUExecutionProvider"])
+    return ort_session(graph, threads)
 
 
 def _one_row_ns(

@@ -24,7 +24,6 @@ import json
 import math
 import os
 import platform
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -399,21 +398,6 @@ def sklearn_predict(
 
 
 # --- ONNX ---------------------------------------------------------------------------------
-
-
-def _convert(pipeline: Any, features: Sequence[Feature]) -> Any:
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
-    types = [
-        (f.name, StringTensorType([None, 1]) if f.dtype == "string" else FloatTensorType([None, 1]))
-        for f in features
-    ]
-    with warnings.catch_warnings():
-        # skl2onnx 1.20 writes HistGradientBoosting's missing-value flags as booleans, which
-        # onnx 1.2x accepts with a DeprecationWarning; the graph is checked after assembly.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return convert_sklearn(pipeline, initial_types=types, target_opset=dict(OPSET))
 
 
 def build_onnx(

@@ -42,7 +42,8 @@ from predictors.runtime.session import FLOAT32_MAX
 INTRA_OP_THREADS = 1
 
 
-def _ort_session(graph: bytes, threads: int) -> Any:
+def ort_session(graph: bytes, threads: int) -> Any:
+    """An InferenceSession as a scheduler runs one: sequential, `threads` intra-op threads."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -71,7 +72,7 @@ class Model:
         # The bytes that are hashed are the bytes that are run: no window to swap the file.
         graph = read_onnx(self.model_dir, self.card)
         try:
-            self._session = _ort_session(graph, threads)
+            self._session = ort_session(graph, threads)
         except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
             raise ModelFileMismatch(
                 f"{self.model_dir / ONNX} matches its card but onnxruntime cannot load it "
