@@ -184,13 +184,16 @@ class LatencySession(Session):
     def observe(self, request: Mapping[str, Any], **measured: Any) -> None:
         """Accepts the measured `time_s` of a request and ignores it: the latency model is
         stateless (documented in the card's session.observe_fields)."""
+        _request(request)
         unknown = sorted(set(measured) - {"time_s"})
         if unknown:
             raise FeatureError(
                 f"A latency session observes only 'time_s' (seconds); got {', '.join(unknown)}."
             )
         if "time_s" in measured:
-            number(measured, "time_s", "measured seconds of the request", minimum=0.0)
+            seconds = number(measured, "time_s", "measured seconds of the request, > 0")
+            if seconds == 0:
+                raise FeatureError("Observed 'time_s' is 0: a measured time is > 0 seconds.")
 
 
 def _request(request: Any) -> Mapping[str, Any]:

@@ -170,6 +170,10 @@ def test_observe_accepts_a_measured_time_and_keeps_nothing(latency: TrainResult)
         session.observe(req, time_s=math.nan)
     with pytest.raises(FeatureError, match="observes only 'time_s'"):
         session.observe(req, output_tokens=3)
+    with pytest.raises(FeatureError, match="'time_s' is 0"):
+        session.observe(req, time_s=0)
+    with pytest.raises(FeatureError, match="must be a mapping"):
+        session.observe(5, time_s=1.0)  # type: ignore[arg-type]
 
 
 def test_card_documents_the_session(latency: TrainResult) -> None:
