@@ -135,3 +135,20 @@ def metric_number(value: Any, fmt: str | None = None) -> str:
     if fmt is None:
         fmt = "{:,.0f}" if abs(value) >= 1000 else "{:.3g}"
     return fmt.format(value)
+
+
+def finish_idc_figure(fig: go.Figure, lo: float | None, hi: float | None) -> go.Figure:
+    """The IDC figure's Poisson reference (IDC 1 from window lo to hi, when known) and its
+    log-log axes: shared by the compare and generate pages."""
+    if lo is not None and hi is not None:
+        fig.add_scatter(
+            x=[lo, hi], y=[1, 1], mode="lines", name="Poisson (IDC 1)",
+            line={"dash": "dash", "color": "grey"},
+        )  # fmt: skip
+    fig.update_layout(
+        title="Index of dispersion of counts",
+        xaxis={"title": "window (s)", "type": "log"},
+        yaxis={"title": "IDC = variance / mean of counts", "type": "log"},
+        template="plotly_white",
+    )
+    return fig

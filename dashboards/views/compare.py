@@ -52,18 +52,7 @@ def _idc_figure(parts: dict[str, BurstinessResult]) -> go.Figure:
             x=ws, y=[idc[w] for w in ws], mode="lines+markers", name=trace,
             line={"color": _color(i)},
         )  # fmt: skip
-    if lo is not None and hi is not None:
-        fig.add_scatter(
-            x=[lo, hi], y=[1, 1], mode="lines", name="Poisson (IDC 1)",
-            line={"dash": "dash", "color": "grey"},
-        )  # fmt: skip
-    fig.update_layout(
-        title="Index of dispersion of counts",
-        xaxis={"title": "window (s)", "type": "log"},
-        yaxis={"title": "IDC = variance / mean of counts", "type": "log"},
-        template="plotly_white",
-    )
-    return fig
+    return ui.finish_idc_figure(fig, lo, hi)
 
 
 def _token_figure(ref: data.LakeRef, names: list[str]) -> go.Figure:

@@ -94,18 +94,7 @@ def idc_figure(g: Generated) -> go.Figure:
             x=c.x, y=c.y, mode="lines+markers", name=_label(side, scale, False, "idc"),
             line=_line(side),
         )  # fmt: skip
-    if ws:
-        fig.add_scatter(
-            x=[min(ws), max(ws)], y=[1, 1], mode="lines", name="Poisson (IDC 1)",
-            line={"dash": "dash", "color": "grey"},
-        )  # fmt: skip
-    fig.update_layout(
-        title="Index of dispersion of counts",
-        xaxis={"title": "window (s)", "type": "log"},
-        yaxis={"title": "IDC = variance / mean of counts", "type": "log"},
-        template="plotly_white",
-    )
-    return fig
+    return ui.finish_idc_figure(fig, min(ws) if ws else None, max(ws) if ws else None)
 
 
 def content_figure(column: str, pair: dict[str, Curve]) -> go.Figure:
