@@ -21,7 +21,7 @@ Candidates (`CANDIDATES`):
 - rate_mmpp: the rate curve times a 2-state Markov modulation, Poisson within;
 - rate_batch: batches (arrivals in the same clock tick) at epochs of `rate_empirical`, each a
   batch of the source resampled whole (`generate.clusters`);
-- rate_cluster: the same with clusters (arrivals within 1 % of the mean gap of the one before).
+- rate_cluster: the same with clusters (arrivals within 10 % of the mean gap of the one before).
 The rate curve's bins (holding 10, 50, 250 or 1000 arrivals on average) are part of the fit:
 `rate_empirical`, `rate_batch` and `rate_cluster` are tried with each, and the other curve
 models take the one `rate_empirical` did best with (see `_ranked`).
@@ -51,7 +51,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from analysis import arrival_stats as st
-from generate.clusters import ClusterShapes, IntArray, find_clusters
+from generate.clusters import CLUSTER_GAP_SHARE, ClusterShapes, IntArray, find_clusters
 from generate.fidelity import TOLERANCES, Statistic, arrival_fidelity
 from generate.measures import on_clock
 from generate.mmpp import MAX_FIT_BINS, MarkovModulation, fit_modulation
@@ -83,9 +83,8 @@ MMPP_STATES = 2
 MMPP_PER_BIN = 5.0
 # Rate curves tried: bins holding this many arrivals on average (see `best_curve`).
 CURVE_PER_BIN: tuple[float, ...] = (10.0, 50.0, 250.0, 1000.0)
-# rate_cluster: arrivals closer than this share of the mean gap to the one before are one
-# cluster; rate_batch: arrivals in the same clock tick are.
-CLUSTER_GAP_SHARE = 0.01
+# rate_cluster: arrivals closer than CLUSTER_GAP_SHARE of the mean gap to the one before are
+# one cluster (generate.clusters); rate_batch: arrivals in the same clock tick are.
 MIN_CLUSTERED = 0.05  # a clustered candidate must group at least this share of arrivals
 
 

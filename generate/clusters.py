@@ -28,6 +28,10 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+# Arrivals closer than this share of the mean gap to the one before are one cluster (the
+# clustered arrival models, and the effective sample size of `effective_arrivals`).
+CLUSTER_GAP_SHARE = 0.1
+
 
 @dataclass(frozen=True)
 class ClusterShapes:
@@ -110,3 +114,18 @@ def find_clusters(
     offsets = t - np.repeat(t[anchor], sizes)
     shapes = ClusterShapes(float(gap_s), sizes, first.copy(), offsets, t[anchor], float(local_s))
     return anchor, shapes
+
+
+def effective_arrivals(ts_s: FloatArray) -> float:
+    """How many independent arrivals sorted times `ts_s` are worth: Kish's effective sample
+    size over their clusters (arrivals within CLUSTER_GAP_SHARE of the mean gap of the one
+    before), (sum of sizes)^2 / (sum of squared sizes). The arrivals of one cluster move
+    together, so a trace whose 17,425 tasks include one job of 2,000 submitted together is
+    worth about 29 independent arrivals, not 17,425."""
+    t = np.asarray(ts_s, dtype=np.float64)
+    if t.size < 2:
+        return float(t.size)
+    mean_gap = (t[-1] - t[0]) / (t.size - 1)
+    first = np.flatnonzero(np.concatenate(([True], np.diff(t) > CLUSTER_GAP_SHARE * mean_gap)))
+    sizes = np.diff(np.append(first, t.size)).astype(np.float64)
+    return float(t.size) ** 2 / float(np.dot(sizes, sizes))

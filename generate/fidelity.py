@@ -27,6 +27,7 @@ from rich import box
 from rich.table import Table
 
 from analysis import burstiness as bs
+from generate.clusters import effective_arrivals
 from generate.measures import KS_POINTS, ArrivalMeasures, is_sorted, ks_points, measure_arrivals
 
 # Written before tuning; the README's table is checked against this dict by a test.
@@ -45,6 +46,10 @@ TOLERANCES: dict[str, float] = {
 # The log of an IDC estimated from n windows has a standard error of about sqrt(2 / (n - 1))
 # (a sample variance over a mean); the difference of two independent ones, 2 / sqrt(n - 1).
 IDC_SIGMAS = 2.0
+# Likewise a KS distance between two finite samples of one law: it exceeds
+# KS_CRITICAL * sqrt((n + m) / (n m)) one time in 20 (Smirnov's asymptotic 5 % critical value,
+# sqrt(-ln(0.025) / 2) = 1.358), which is above 0.05 below about 1,500 values a side.
+KS_CRITICAL = math.sqrt(-math.log(0.05 / 2) / 2)
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9, 0.99)
 # Content columns are compared on at most this many values per side (a seeded random sample):
 # a KS distance or a rank correlation on 1M values is already exact to 0.002.
@@ -55,6 +60,20 @@ SPEARMAN_PAIRS: tuple[tuple[str, str], ...] = (("input_tokens", "output_tokens")
 # A content column holding prefix block ids, flattened over all requests: its reuse share is
 # the share of blocks seen before (1 - distinct / total), as `analysis.tokens.PrefixReuse`.
 HASH_IDS = "hash_ids"
+
+
+def ks_tolerance(base: float, n_a: float, n_b: float) -> float:
+    """`base`, or the 5 % critical KS distance of two samples of n_a and n_b independent values
+    when larger (a fixed 0.05 would fail a perfect model on small or clustered samples)."""
+    if not (n_a >= 1 and n_b >= 1):
+        return base
+    return max(base, KS_CRITICAL * math.sqrt((n_a + n_b) / (n_a * n_b)))
+
+
+def _ks_how(how: str, base: float, tol: float, n_a: float, n_b: float, unit: str) -> str:
+    if tol <= base:
+        return how
+    return f"{how}; tolerance: the 5 % critical value at {n_a:,.0f} and {n_b:,.0f} {unit}"
 
 
 def idc_tolerance(windows: int) -> float:
@@ -215,18 +234,23 @@ def arrival_fidelity(
     )
     common = min(span_src, span_gen)
     src_t, gen_t = (x if is_sorted(x) else np.sort(x) for x in (src_t, gen_t))
-    ks_t = ks_distance(
-        src_t[: np.searchsorted(src_t, common)], gen_t[: np.searchsorted(gen_t, common)]
-    )
-    del src_t, gen_t  # measured below from the caller's arrays
+    src_c, gen_c = src_t[: np.searchsorted(src_t, common)], gen_t[: np.searchsorted(gen_t, common)]
+    ks_t = ks_distance(src_c, gen_c)
+    # Arrivals that come in clusters (a job's tasks) move together: the KS tolerances of
+    # arrival times and gaps count independent clusters, not arrivals.
+    n_a, n_b = effective_arrivals(src_c), effective_arrivals(gen_c)
+    del src_t, gen_t, src_c, gen_c  # measured below from the caller's arrays
+    base = TOLERANCES["rate_curve_ks"]
+    tol = ks_tolerance(base, n_a, n_b)
+    how = f"KS distance of the arrival times in the first {common:,.0f} s of each"
     rows.append(
         statistic(
             "rate curve (KS of arrival times)",
             None,
             None,
             ks_t,
-            TOLERANCES["rate_curve_ks"],
-            f"KS distance of the arrival times in the first {common:,.0f} s of each",
+            tol,
+            _ks_how(how, base, tol, n_a, n_b, "effective arrivals (clusters weighed by size)"),
         )
     )
     gaps_ok = a.gaps_measurable and b.gaps_measurable
@@ -247,19 +271,17 @@ def arrival_fidelity(
             why_not or f"|ln(generated / source)|, gaps on the {clock}",
         )
     )
+    base = TOLERANCES["iat_ks"]
+    tol = ks_tolerance(base, n_a, n_b)
+    how = f"KS distance of gaps (generated x {k:g})" if not same_rate else "KS distance of gaps"
     rows.append(
         statistic(
             "inter-arrival KS",
             None,
             None,
             ks_distance(a.gaps, _ecdf_points(b.gaps) * k),  # k > 0 keeps the order
-            TOLERANCES["iat_ks"] if gaps_ok else None,
-            why_not
-            or (
-                f"KS distance of gaps (generated x {k:g})"
-                if not same_rate
-                else "KS distance of gaps"
-            ),
+            tol if gaps_ok else None,
+            why_not or _ks_how(how, base, tol, n_a, n_b, "effective arrivals"),
         )
     )
     scale_note = f"shown, not checked at rate scale {k:g}"
@@ -370,19 +392,22 @@ def content_fidelity(src: Mapping[str, ArrayLike], gen: Mapping[str, ArrayLike])
                     "|ln((generated + 1) / (source + 1))|",
                 )
             )
+        xa, xb = _sample(a), _sample(b)
+        base = TOLERANCES["ks"]
+        tol = ks_tolerance(base, xa.size, xb.size)
+        how = "KS distance of the values" + (
+            f" (random samples of {CONTENT_SAMPLE:,})"
+            if max(a.size, b.size) > CONTENT_SAMPLE
+            else ""
+        )
         rows.append(
             statistic(
                 f"{name} KS",
                 None,
                 None,
-                ks_distance(_sample(a), _sample(b)),
-                TOLERANCES["ks"],
-                "KS distance of the values"
-                + (
-                    f" (random samples of {CONTENT_SAMPLE:,})"
-                    if max(a.size, b.size) > CONTENT_SAMPLE
-                    else ""
-                ),
+                ks_distance(xa, xb),
+                tol,
+                _ks_how(how, base, tol, xa.size, xb.size, "values"),
             )
         )
     for x, y in SPEARMAN_PAIRS:

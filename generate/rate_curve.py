@@ -106,7 +106,9 @@ def curve_bin(
 
 
 def _normalized(raw: FloatArray, lengths: FloatArray, span_s: float, g: float) -> FloatArray:
-    rel = np.where(raw > 0, raw**g, 0.0) if g > 0 else (raw > 0).astype(np.float64)
+    pos = raw > 0
+    rel = np.zeros_like(raw)
+    rel[pos] = raw[pos] ** g if g > 0 else 1.0  # only the bins with arrivals: no 0 ** g
     total = float(rel @ lengths)
     return rel * (span_s / total) if total > 0 else np.ones_like(raw)
 

@@ -10,11 +10,13 @@ renamed into place at the end, so an interrupted run leaves no half-written file
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+import polars as pl
 
 CHUNK_ROWS = 1_000_000
 
@@ -69,6 +71,25 @@ def atomic_binary(path: Path) -> Iterator[IO[bytes]]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_csv_chunks(
+    out: Path,
+    header: Sequence[str],
+    rows: int,
+    frame: Callable[[slice], pl.DataFrame],
+    **options: Any,
+) -> list[Path]:
+    """Write `rows` rows to `out` as one CSV, CHUNK_ROWS at a time: `frame(part)` builds the
+    columns of the rows in `part` (its column names make the header, written once); `options`
+    go to polars' `write_csv`. An empty workload still gets its `header` line."""
+    with atomic_binary(out) as f:
+        if not rows:
+            f.write((",".join(header) + "\n").encode())
+        for start in range(0, rows, CHUNK_ROWS):
+            part = slice(start, min(start + CHUNK_ROWS, rows))
+            frame(part).write_csv(f, include_header=start == 0, **options)
+    return [out]
 
 
 def _registry() -> dict[str, Format]:

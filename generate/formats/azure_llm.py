@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from generate.formats import CHUNK_ROWS, Format, WriteInfo, atomic_binary
+from generate.formats import Format, WriteInfo, write_csv_chunks
 from generate.workload import RequestWorkload
 
 HEADER = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
@@ -28,19 +28,18 @@ def timestamps_us(w: RequestWorkload, part: slice) -> np.ndarray:
 
 def write(w: RequestWorkload, out: Path, info: WriteInfo) -> list[Path]:
     assert w.input_tokens is not None and w.output_tokens is not None
-    with atomic_binary(out) as f:
-        if not len(w):
-            f.write((",".join(HEADER) + "\n").encode())
-        for part in w.chunks(CHUNK_ROWS):
-            frame = pl.DataFrame(
-                {
-                    HEADER[0]: pl.Series(timestamps_us(w, part)).cast(pl.Datetime("us")),
-                    HEADER[1]: w.input_tokens[part],
-                    HEADER[2]: w.output_tokens[part],
-                }
-            )
-            frame.write_csv(f, include_header=part.start == 0, datetime_format=DATETIME_FORMAT)
-    return [out]
+    inp, outp = w.input_tokens, w.output_tokens
+
+    def frame(part: slice) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                HEADER[0]: pl.Series(timestamps_us(w, part)).cast(pl.Datetime("us")),
+                HEADER[1]: inp[part],
+                HEADER[2]: outp[part],
+            }
+        )
+
+    return write_csv_chunks(out, HEADER, len(w), frame, datetime_format=DATETIME_FORMAT)
 
 
 FORMAT = Format(

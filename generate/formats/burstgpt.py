@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from generate.formats import CHUNK_ROWS, Format, WriteInfo, atomic_binary
+from generate.formats import Format, WriteInfo, write_csv_chunks
 from generate.workload import RequestWorkload
 
 COLUMNS = ("Timestamp", "Model", "Request tokens", "Response tokens", "Total tokens", "Log Type")
@@ -32,29 +32,28 @@ def _names(codes: np.ndarray, names: list[str | None], mapping: dict[str, str]) 
 
 def write(w: RequestWorkload, out: Path, info: WriteInfo) -> list[Path]:
     assert w.input_tokens is not None and w.output_tokens is not None
+    inp, outp = w.input_tokens, w.output_tokens
     sessions = w.session is not None
-    with atomic_binary(out) as f:
-        if not len(w):
-            header = [COLUMNS[0], *(SESSION_COLUMNS if sessions else ()), *COLUMNS[1:]]
-            f.write((",".join(header) + "\n").encode())
-        for part in w.chunks(CHUNK_ROWS):
-            cols: dict[str, pl.Series | np.ndarray] = {COLUMNS[0]: w.t_s[part].round(3)}
-            if w.session is not None:
-                sid = w.session[part]
-                cols[SESSION_COLUMNS[0]] = pl.Series(
-                    [f"session-{s}" if s >= 0 else None for s in sid.tolist()], dtype=pl.String
-                )
-                dur = w.duration_s[part] if w.duration_s is not None else np.full(len(sid), np.nan)
-                cols[SESSION_COLUMNS[1]] = pl.Series(dur).fill_nan(None)
-            cols[COLUMNS[1]] = _names(
-                w.service[part], [str(s) if s is not None else None for s in w.services], {}
+    header = [COLUMNS[0], *(SESSION_COLUMNS if sessions else ()), *COLUMNS[1:]]
+    services = [str(s) if s is not None else None for s in w.services]
+
+    def frame(part: slice) -> pl.DataFrame:
+        cols: dict[str, pl.Series | np.ndarray] = {COLUMNS[0]: w.t_s[part].round(3)}
+        if w.session is not None:
+            sid = w.session[part]
+            cols[SESSION_COLUMNS[0]] = pl.Series(
+                [f"session-{s}" if s >= 0 else None for s in sid.tolist()], dtype=pl.String
             )
-            cols[COLUMNS[2]] = w.input_tokens[part]
-            cols[COLUMNS[3]] = w.output_tokens[part]
-            cols[COLUMNS[4]] = w.input_tokens[part].astype(np.int64) + w.output_tokens[part]
-            cols[COLUMNS[5]] = _names(w.kind[part], w.kinds, LOG_TYPES)
-            pl.DataFrame(cols).write_csv(f, include_header=part.start == 0, float_precision=3)
-    return [out]
+            dur = w.duration_s[part] if w.duration_s is not None else np.full(len(sid), np.nan)
+            cols[SESSION_COLUMNS[1]] = pl.Series(dur).fill_nan(None)
+        cols[COLUMNS[1]] = _names(w.service[part], services, {})
+        cols[COLUMNS[2]] = inp[part]
+        cols[COLUMNS[3]] = outp[part]
+        cols[COLUMNS[4]] = inp[part].astype(np.int64) + outp[part]
+        cols[COLUMNS[5]] = _names(w.kind[part], w.kinds, LOG_TYPES)
+        return pl.DataFrame(cols)
+
+    return write_csv_chunks(out, header, len(w), frame, float_precision=3)
 
 
 FORMAT = Format(

@@ -15,7 +15,16 @@ from streamlit.testing.v1 import AppTest
 from ingest.lake import Lake
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
-PAGES = ("overview", "arrivals", "tokens", "failures", "coldstarts", "predictors", "compare")
+PAGES = (
+    "overview",
+    "arrivals",
+    "tokens",
+    "failures",
+    "coldstarts",
+    "predictors",
+    "compare",
+    "generate",
+)
 TIMEOUT = 120  # a page's first run computes its analyses; the sample lake needs a few seconds
 
 

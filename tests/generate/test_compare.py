@@ -41,15 +41,6 @@ REAL_TRACES = (
     "google_2011_tasks",
     "swf_kth_sp2_1996_2_1_cln",
 )
-# Known failures at rate 1 (README, "Fidelity on the real samples"), each for its reason.
-KNOWN_FAILURES = {
-    "azure_functions_2021": "998 arrivals, bursts of up to 53 in the first seconds of a "
-    "minute: placed anywhere in a 60 s bin of the rate curve they give an arrival-time KS of "
-    "0.05-0.07 (tolerance 0.05; 9 seeds of 10 fail), and 10 s bins lose the gaps' shape",
-    "google_2011_tasks": "one job of 2,000 tasks at one instant is 11.5 % of the arrivals: "
-    "a model that does not copy that instant is at least 0.115 off in arrival-time KS "
-    "(tolerance 0.05); every other statistic passes",
-}
 
 
 @pytest.fixture
@@ -175,12 +166,7 @@ def test_compare_workloads_command(cli, sample_lake: Path, tmp_path: Path):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "trace",
-    [
-        pytest.param(t, marks=pytest.mark.xfail(reason=KNOWN_FAILURES[t], strict=True))
-        if t in KNOWN_FAILURES
-        else t
-        for t in REAL_TRACES
-    ],
+    REAL_TRACES,
 )
 def test_generated_arrivals_at_rate_one_pass_the_tolerances(db: LakeDB, trace: str):
     src = trace_arrivals(db, trace)

@@ -3,6 +3,7 @@ the README, and the numpy arrival measures against the report's SQL on the real 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -17,6 +18,7 @@ from scipy import stats
 
 from analysis import burstiness as bs
 from analysis.db import LakeDB
+from generate.clusters import CLUSTER_GAP_SHARE, effective_arrivals
 from generate.compare import trace_arrivals
 from generate.fidelity import (
     IDC_SIGMAS,
@@ -27,6 +29,7 @@ from generate.fidelity import (
     fidelity_table,
     idc_tolerance,
     ks_distance,
+    ks_tolerance,
     reuse_share,
 )
 from generate.measures import measure_arrivals
@@ -59,6 +62,60 @@ def test_idc_tolerance_widens_with_few_windows():
     assert idc_tolerance(10) == pytest.approx(2 * 2 / 3)  # two standard errors of sqrt(4/9)
     assert idc_tolerance(1_000_000) == pytest.approx(math.log(1.5))
     assert idc_tolerance(1) == math.inf
+
+
+def test_ks_tolerance_is_the_5_percent_critical_value_when_above_the_stated_one():
+    c = stats.kstwobign.ppf(0.95)  # Kolmogorov's limiting law, independently of our constant
+    assert ks_tolerance(0.05, 998, 998) == pytest.approx(c * math.sqrt(2 / 998), rel=1e-5)
+    assert ks_tolerance(0.05, 100_000, 100_000) == 0.05
+    assert ks_tolerance(0.05, 0, 10) == 0.05
+
+
+def test_ks_tolerance_fails_a_perfect_model_about_one_time_in_20():
+    rng = np.random.default_rng(7)
+    trials = 600
+    over = sum(
+        ks_distance(rng.exponential(size=300), rng.exponential(size=300))
+        > ks_tolerance(0.05, 300, 300)
+        for _ in range(trials)
+    )
+    assert 0.02 * trials <= over <= 0.09 * trials
+
+
+def _kish_by_loop(times: list[float]) -> float:
+    mean_gap = (times[-1] - times[0]) / (len(times) - 1)
+    sizes = [1]
+    for before, t in itertools.pairwise(times):
+        if t - before > CLUSTER_GAP_SHARE * mean_gap:
+            sizes.append(1)
+        else:
+            sizes[-1] += 1
+    return sum(sizes) ** 2 / sum(s * s for s in sizes)
+
+
+def test_effective_arrivals_weigh_clusters_by_size():
+    # three singles, then 3 arrivals a microsecond apart: sizes 1, 1, 1, 3 -> 36 / 12
+    times = np.array([0.0, 10.0, 20.0, 30.0, 30.000001, 30.000002])
+    assert effective_arrivals(times) == pytest.approx(3.0)
+    rng = np.random.default_rng(3)
+    t = np.sort(np.concatenate([rng.uniform(0, 1000, 500), np.full(200, 400.0)]))
+    assert effective_arrivals(t) == pytest.approx(_kish_by_loop(t.tolist()))
+
+
+def test_one_huge_cluster_widens_the_arrival_time_tolerance_and_says_why():
+    rng = np.random.default_rng(5)
+    singles = rng.uniform(0, 1000, 1800)
+    src = np.sort(np.concatenate([singles, np.full(200, 400.0)]))
+    gen = np.sort(np.concatenate([rng.uniform(0, 1000, 1800), np.full(200, 430.0)]))
+    row = rows_by_name(arrival_fidelity(src, gen, 1000.0, 1000.0))[
+        "rate curve (KS of arrival times)"
+    ]
+    n_src, n_gen = _kish_by_loop(src.tolist()), _kish_by_loop(gen.tolist())
+    c = stats.kstwobign.ppf(0.95)
+    expected = c * math.sqrt((n_src + n_gen) / (n_src * n_gen))
+    assert row.tolerance == pytest.approx(expected, rel=1e-5)
+    assert row.tolerance > TOLERANCES["rate_curve_ks"]
+    assert "5 % critical value" in row.how and "effective arrivals" in row.how
 
 
 # ---------------------------------------------------------------- distances

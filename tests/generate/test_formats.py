@@ -313,17 +313,18 @@ def test_the_same_seed_writes_the_same_bytes(
     assert a != c
 
 
+@pytest.mark.parametrize("fmt", ["azure-llm", "vidur", "burstgpt"])
 def test_writing_in_small_chunks_writes_the_same_file(
-    gen_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gen_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
     whole, chunked = tmp_path / "whole.csv", tmp_path / "chunked.csv"
-    generate(gen_lake, AZURE_TRACE, whole, "azure-llm", arrival_models=FAST)
-    from generate.formats import azure_llm
-
-    monkeypatch.setattr(azure_llm, "CHUNK_ROWS", 777)
-    generate(gen_lake, AZURE_TRACE, chunked, "azure-llm", arrival_models=FAST)
+    generate(gen_lake, AZURE_TRACE, whole, fmt, arrival_models=FAST)
+    monkeypatch.setattr(formats, "CHUNK_ROWS", 777)
+    generate(gen_lake, AZURE_TRACE, chunked, fmt, arrival_models=FAST)
     assert whole.read_bytes() == chunked.read_bytes()
-    assert formats.CHUNK_ROWS == 1_000_000
+    lines = whole.read_bytes().splitlines()
+    assert len(lines) > 10 * 777  # many chunks
+    assert sum(line == lines[0] for line in lines) == 1  # one header, not one per chunk
 
 
 def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:

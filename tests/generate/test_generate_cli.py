@@ -205,32 +205,17 @@ def test_help_teaches_every_format(cli: CliRun) -> None:
 # ---------------------------------------------------------------- every real trace
 
 
-# Each real LLM, serverless and job trace in ../shared, in the format it fits best. The two
-# known failures are arrival fits (README, "Generating workloads"); strict, so that a fix shows.
+# Each real LLM, serverless and job trace in ../shared, in the format it fits best.
 REAL = [
     ("llm_serving/azure_llm_inference_2023/AzureLLMInferenceTrace_conv.csv", "azure-llm"),
     ("llm_serving/mooncake_fast25/conversation_trace.jsonl", "mooncake"),
     ("llm_serving/vidur_processed_traces/splitwise_conv.csv", "vidur"),
     ("llm_serving/alibaba_genai_gentd26/lora_request_trace.csv", "azure-functions"),
     ("serverless/azure_functions_2019_invitro_sample100", "azure-functions"),
-    pytest.param(
-        "serverless/azure_functions_2021",
-        "azure-functions",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="arrival fit: rate curve KS 0.058 (minute-mark bursts in 998 arrivals)",
-        ),
-    ),
+    ("serverless/azure_functions_2021", "azure-functions"),
     ("datacenter/pwa_swf_kth_sp2", "swf"),
     ("datacenter/google_borg_2011/job_events", "swf"),
-    pytest.param(
-        "datacenter/google_borg_2011/task_events",
-        "swf",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="arrival fit: rate curve KS 0.115 (one job of 2,000 tasks at one instant)",
-        ),
-    ),
+    ("datacenter/google_borg_2011/task_events", "swf"),
     ("datacenter/alibaba_v2017_batch_task", "swf"),
     ("datacenter/alibaba_gpu_v2023_openb/openb_pod_list_default.csv", "swf"),
     ("datacenter/alibaba_gpu_v2025_dlrm", "swf"),
