@@ -478,6 +478,7 @@ class _Job:
         )
         self.say(f"writing {self.out.name}")
         files = self.fmt.write(w, self.out, self.info())
+        self.notes.extend(w.notes)
         self.say("measuring fidelity")
         content: list[Statistic] = []
         if self.fmt.shape == "invocations":
@@ -744,8 +745,12 @@ class _Job:
             first_minute=int(first_minute),
             minutes=gen_minutes,
         )
+        if db.has(trace, "summaries"):  # published duration and memory percentiles, if any
+            w.durations = source.query(db, "source_function_durations", trace=trace)
+            w.memory = source.query(db, "source_function_memory", trace=trace)
         self.say(f"writing {self.out.name}")
         files = self.fmt.write(w, self.out, self.info())
+        self.notes.extend(w.notes)
         self.say("measuring fidelity")
         arr = arrival_fidelity(
             src_t, t, span, duration, resolution_s=clock, rate_scale=self.rate_scale

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+import polars as pl
 
 from generate.contents import PrefixPlan
 
@@ -37,6 +38,7 @@ class RequestWorkload:
     tenants: dict[str | None, str | None] = field(default_factory=dict)  # service -> tenant
     span_s: float = 0.0  # the workload's duration (s): arrivals lie in [0, span_s)
     kept: list[int] | None = None  # codes of the services the workload covers (None: all)
+    notes: list[str] = field(default_factory=list)  # a writer's word on what it wrote
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -91,6 +93,11 @@ class InvocationWorkload:
     n: np.ndarray  # int64 invocations
     first_minute: int
     minutes: int
+    # the source's published per-function statistics, in the columns of its release
+    # (generate/queries/source_function_durations.sql, source_function_memory.sql); None: none
+    durations: pl.DataFrame | None = None
+    memory: pl.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)  # a writer's word on what it wrote
 
     def __len__(self) -> int:
         """Invocations in all."""
