@@ -25,12 +25,21 @@ demo: .venv/runtime
 	.venv/bin/traces info --lake $(LAKE)
 	.venv/bin/traces report --lake $(LAKE) --out report.html
 
-# test: lint, type-check, then the whole test suite against the real samples (with npm, the
-# Node.js consumer too; without, its test skips, saying so)
+# test: lint, type-check, then the test suite against the real samples (with npm, the
+# Node.js consumer too; without, its test skips, saying so). The long end-to-end runs
+# (`pytest -m slow`: every real trace generated and checked, fuzzing in subprocesses, the full
+# report's table formats, ...) run where CI is set (`.ci/run` sets it) and in `make test-all`.
+SLOW := $(if $(CI),,-m "not slow")
 test: .venv/installed lint
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node-consumer; \
 	else echo "npm not found: tests/predictors/test_node_consumer.py will skip"; fi
-	$(PY) -m pytest -q
+	@if [ -n "$(SLOW)" ]; then echo "Leaving out the slow end-to-end tests: make test-all (or CI=1) runs them"; fi
+	$(PY) -m pytest -q $(SLOW)
+
+# test-all: `make test` with the slow end-to-end tests, as CI runs it
+.PHONY: test-all
+test-all:
+	$(MAKE) --no-print-directory test CI=1
 
 # node-consumer: onnxruntime-node (exact version of package-lock.json) for
 # consumers/node/check_golden.mjs; --ignore-scripts skips its postinstall download, the CPU

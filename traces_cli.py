@@ -45,8 +45,9 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
-# soft_wrap: messages name files and lines; hard wrapping would split them mid-path.
-out = Console()
+# soft_wrap: messages name files and lines; hard wrapping would split them mid-path (tables
+# still fit the terminal's width).
+out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 LakeOption = Annotated[
@@ -302,12 +303,27 @@ def ingest(
         ),
     ] = DEFAULT_MAX_REJECTED,
     engine: EngineOption = "duckdb",
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace a trace the lake holds even when it was ingested from other files. "
+            "Without it such a trace is refused (exit 2, nothing written): a generated conv.csv "
+            "is detected as azure_llm_2023_conv and would take the real trace's place; give it "
+            "its own name with --trace instead. The same files again (same absolute paths) "
+            "always refresh their trace.",
+        ),
+    ] = False,
 ) -> None:
-    """Ingest trace files into the lake, replacing earlier data of the same trace.
+    """Ingest trace files into the lake; ingesting the same files again refreshes their trace.
 
     The format of each file is sniffed from its first bytes; files in folders that no source
     reads are skipped and listed. Rows that cannot be read are kept, with their line and the
     reason, in the lake's `_rejected` folder. A trace that fails leaves the lake as it was.
+
+    A trace the lake already holds from other files (compared by resolved absolute path) is
+    not replaced unless you pass --replace; pass --trace NEW_NAME to ingest the files beside
+    it. The other traces of the run go on either way.
 
     With --engine spark each input file is parsed by its own Spark task (DuckDB inside the
     task, so the lake gets the same rows, schema and rejects); executors must see the files
@@ -321,15 +337,19 @@ def ingest(
 
         traces ingest my_export.csv --source burstgpt --trace burstgpt_campus
 
+        traces ingest conv.csv --trace conv_x2 --lake lake   # a generated workload
+
         traces ingest /shared/borg2019/ --engine spark --lake /shared/lake
     """
     lake_dir = _lake(lake)
     report = ingest_paths(
-        paths, lake_dir, source, trace, max_rejected, RichProgress(), _engine(engine)
+        paths, lake_dir, source, trace, max_rejected, RichProgress(), _engine(engine), replace
     )
     _print_report(report, lake_dir)
     if report.failures:
-        raise typer.Exit(1)
+        # 2 when a trace was refused for how the command was called (--trace or --replace
+        # fixes it), else 1: bad data.
+        raise typer.Exit(max(e.exit_code for _, e in report.failures))
 
 
 @app.command()
@@ -516,9 +536,12 @@ def generate(
     models, named in the output) and its contents (token pairs, sessions, prefix reuse, job
     sizes and run times, per-function rates), writes FILE, and prints a fidelity table:
     generated against source on the report's statistics, each with its tolerance. The file
-    reads back with `traces ingest FILE`. Exit 1 when the trace lacks what the format needs
-    (the message lists the formats that fit) or, with --check, when a statistic is out of
-    tolerance (the file is still written); exit 2 for an unknown trace, format or service.
+    reads back with `traces ingest FILE --trace NAME`. Exit 1 when the trace lacks what the
+    format needs (the message lists the formats that fit) or, with --check, when a statistic
+    is out of tolerance (the file is still written); exit 2 for an unknown trace, format or
+    service, a negative seed, a run expected to hold over 100 million events (or under one), and an
+    --out or --json that is a folder, a device or fifo (/dev/stdout), or the same file. An
+    --out that is a symbolic link is written through: its target is replaced, the link kept.
 
     Examples:
 
@@ -530,10 +553,12 @@ def generate(
 
         traces generate --trace swf_kth_sp2_1996_2_1_cln --out kth.swf --format swf --seed 7
     """
-    from generate.api import check_format
+    from generate.api import check_format, check_outputs, check_seed
     from generate.api import generate as generate_workload
+    from generate.formats import atomic_text
 
-    check_format(fmt)
+    check_outputs(check_format(fmt), out_file, json_file)
+    check_seed(seed)
     lake_dir = _existing_lake(_lake(lake))
     _require_traces(lake_dir, [trace])
     wanted = [s.strip() for s in services.split(",") if s.strip()] if services else None
@@ -572,8 +597,8 @@ def generate(
     if json_file is not None:
         import json
 
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+        with atomic_text(json_file) as f:  # a link is written through, as --out
+            f.write(json.dumps(result.to_json(), indent=2) + "\n")
         out.print(f"Wrote {json_file}", markup=False, highlight=False)
     if check and not result.fidelity.passed:
         failed = ", ".join(r.name for r in result.fidelity.failed)
@@ -844,7 +869,10 @@ def compare_workloads(
     """
     from analysis.db import dumps
     from generate.compare import compare_workloads as compare
+    from generate.formats import atomic_text, writable
 
+    if json_file is not None:
+        writable(json_file, "--json")
     where = _read_lake(lake)
     _require_traces(where, [a, b])
     table = compare(where, a, b)
@@ -852,8 +880,8 @@ def compare_workloads(
         out.print(note, markup=False, highlight=False, soft_wrap=True)
     out.print(table.rich_table())
     if json_file is not None:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(dumps(table.to_json()) + "\n")
+        with atomic_text(json_file) as f:
+            f.write(dumps(table.to_json()) + "\n")
         out.print(f"Wrote {json_file}", markup=False, highlight=False)
     if check and not table.passed:
         failed = ", ".join(r.name for r in table.failed)

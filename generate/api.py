@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -50,7 +51,7 @@ from generate.fidelity import (
     fidelity_table,
     statistic,
 )
-from generate.formats import FORMATS, Format, WriteInfo
+from generate.formats import FORMATS, Format, WriteInfo, writable
 from generate.workload import InvocationWorkload, JobWorkload, RequestWorkload
 from ingest.errors import DataError, UsageError
 
@@ -59,6 +60,13 @@ PER_SERVICE_MIN = 200  # arrivals a service needs for a model of its own
 SESSION_SHARE = 0.5  # a trace is a session trace when this share of requests has a session
 BIN_S = 60.0  # bins in which services and functions are shared out as in the source
 UNFINISHED = ("failed", "cancelled", "timeout", "killed", "evicted")  # as analysis.tokens
+# The largest run: generating holds about 1.1 GB per 10 million events (times, contents and
+# the fidelity statistics), so 100 million fit a 24 GiB machine with room to spare.
+EVENT_CAP = 100_000_000
+GB_PER_10M = 1.1
+# The longest run: the rate curve, the modulation and azure-functions' per-minute columns
+# and per-day files grow with the duration, whatever the rate.
+MAX_DURATION_S = 366 * 86400.0
 
 Progress = Callable[[str], None]
 
@@ -182,6 +190,50 @@ def check_services(
     return set(wanted)
 
 
+def output_files(f: Format, out: Path) -> list[Path]:
+    """The files a run of format `f` writes at `out`, as far as known before the run: `out`,
+    and azure-functions' durations and memory files beside it (a run of more than a day
+    writes per-day files instead, checked as they are written)."""
+    if f.name != "azure-functions":
+        return [out]
+    from generate.formats.azure_functions import companion
+
+    return [out, companion(out, "durations"), companion(out, "memory")]
+
+
+def check_outputs(f: Format, out: Path, json_file: Path | None = None) -> None:
+    """Refuse, before any work, outputs that cannot be written (see `formats.writable`: a
+    folder, a device, fifo or socket) and a --json file that is one of the workload's files."""
+    files = output_files(f, out)
+    writable(out, "--out")
+    for other in files[1:]:
+        try:
+            writable(other, "--out")
+        except UsageError as e:
+            raise UsageError(f"Format {f.name} also writes {other.name} beside {out}: {e}") from e
+    if json_file is None:
+        return
+    writable(json_file, "--json")
+    for path in files:
+        if _same_file(json_file, path):
+            raise UsageError(
+                f"--json {json_file} is the workload's own file {path}: writing the JSON there "
+                "would overwrite the workload. Pass --json another file name."
+            )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return a.samefile(b)
+    return Path(os.path.realpath(a)) == Path(os.path.realpath(b))
+
+
+def check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer; got {seed}.")
+    return int(seed)
+
+
 # ---------------------------------------------------------------- the entry point
 
 
@@ -206,8 +258,10 @@ def generate(
     the lake); `contents`: `pairs` (resample source requests' token pairs, the default) or
     `copula` (a Gaussian copula over the marginals); `arrival_models`: the candidates compared
     (default: all of `generate.arrivals.CANDIDATES`). Raises UsageError for an unknown format,
-    service or bad number, UnknownTrace for an unknown trace, DataError when the trace lacks
-    what the format needs."""
+    service or bad number (a seed must be a non-negative integer; a run expected to hold more
+    than EVENT_CAP events, or fewer than one, or to last over MAX_DURATION_S is refused before
+    anything is drawn) and for an output that cannot be written (`check_outputs`),
+    UnknownTrace for an unknown trace, DataError when the trace lacks what the format needs."""
     started = time.perf_counter()
     say = progress or (lambda _: None)
     f = check_format(fmt)
@@ -219,6 +273,13 @@ def generate(
         raise UsageError(f"--rate-scale must be a positive number; got {rate_scale}.")
     if duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0):
         raise UsageError(f"--duration must be a positive number of seconds; got {duration_s}.")
+    if duration_s is not None and duration_s > MAX_DURATION_S:
+        raise UsageError(
+            f"--duration {duration_s:g} s is longer than the longest workload generated, "
+            f"{MAX_DURATION_S:,.0f} s (366 days). Pass a shorter --duration."
+        )
+    seed = check_seed(seed)
+    check_outputs(f, Path(out))
     say("reading the trace")
     db = LakeDB(lake)
     try:
@@ -301,6 +362,26 @@ class _Job:
         self.models[label] = model
         return model
 
+    def check_size(self, source_events: int, unit: str, span: float, duration: float) -> None:
+        """Refuse, before drawing anything, a run expected to write more than EVENT_CAP
+        events (it would exhaust the memory) or fewer than one (there is nothing to write)."""
+        expected = source_events * self.rate_scale * duration / span
+        how = (
+            f"{source_events:,} {unit} in the trace's {span:,.1f} s, at {self.rate_scale:g} "
+            f"times the rate, over {duration:,.1f} s"
+        )
+        if expected > EVENT_CAP:
+            raise UsageError(
+                f"The workload would hold about {expected:,.0f} {unit} ({how}): more than "
+                f"the {EVENT_CAP:,} generated at most (about {GB_PER_10M:g} GB of memory per "
+                "10 million). Pass a shorter --duration or a lower --rate-scale."
+            )
+        if expected < 1:
+            raise UsageError(
+                f"The workload would hold about {expected:.2g} {unit} ({how}): fewer than "
+                "one. Pass a longer --duration or a higher --rate-scale."
+            )
+
     def sample(self, model: ModulatedArrivals, duration: float, k: int) -> np.ndarray:
         rng = np.random.default_rng(self.arrival_seeds[k])
         return model.sample(duration, self.rate_scale, rng)
@@ -374,6 +455,7 @@ class _Job:
         duration = float(self.duration_s or span)
         mask = np.isin(s_code, kept_codes)
         src_t = t_all[mask]
+        self.check_size(len(src_t), "requests", span, duration)
         need_tokens = self.fmt.needs_tokens
         sessions = prof.with_session >= SESSION_SHARE * prof.requests
         self.say("fitting arrivals")
@@ -518,7 +600,13 @@ class _Job:
         # requests hold about 0.3 GB of them, and the statistics need as much again).
         del w, rows, inputs, outputs, service, session_no, plan, pool
         arr = arrival_fidelity(
-            src_t, t, span, duration, resolution_s=clock, rate_scale=self.rate_scale
+            src_t,
+            t,
+            span,
+            duration,
+            resolution_s=clock,
+            rate_scale=self.rate_scale,
+            from_start=True,
         )
         kept = None if keep is None else [str(k) for k in keep]
         notes = [f"clock {clock:g} s", f"source span {span:,.1f} s", f"contents: {contents_words}"]
@@ -641,6 +729,7 @@ class _Job:
         clock = _clock(t_src, prof.time_resolution_s)
         span = float(t_src[-1]) + (clock or 1e-6)
         duration = float(self.duration_s or span)
+        self.check_size(len(t_src), "jobs", span, duration)
         self.say("fitting arrivals")
         model = self.fit(trace, t_src, span, clock)
         t = self.sample(model, duration, 0)
@@ -671,7 +760,13 @@ class _Job:
         files = self.fmt.write(w, self.out, self.info())
         self.say("measuring fidelity")
         arr = arrival_fidelity(
-            t_src, t, span, duration, resolution_s=clock, rate_scale=self.rate_scale
+            t_src,
+            t,
+            span,
+            duration,
+            resolution_s=clock,
+            rate_scale=self.rate_scale,
+            from_start=True,
         )
         procs_src = np.where(pool.procs < 0, np.nan, pool.procs.astype(np.float64))
         procs_gen = procs_src[rows]
@@ -724,6 +819,7 @@ class _Job:
         order = np.argsort(minute, kind="stable")
         src_t = np.repeat(minute[order] * 60.0, n[order])
         duration = float(self.duration_s or span)
+        self.check_size(len(src_t), "invocations", span, duration)
         self.say("fitting arrivals")
         model = self.fit(trace, src_t, span, clock)
         t = self.sample(model, duration, 0)
@@ -753,7 +849,13 @@ class _Job:
         self.notes.extend(w.notes)
         self.say("measuring fidelity")
         arr = arrival_fidelity(
-            src_t, t, span, duration, resolution_s=clock, rate_scale=self.rate_scale
+            src_t,
+            t,
+            span,
+            duration,
+            resolution_s=clock,
+            rate_scale=self.rate_scale,
+            from_start=True,
         )
         content = self.function_rates(np.repeat(fn, n), span, np.repeat(g_fn, g_n), duration)
         words = (

@@ -85,7 +85,10 @@ MMPP_PER_BIN = 5.0
 CURVE_PER_BIN: tuple[float, ...] = (10.0, 50.0, 250.0, 1000.0)
 # rate_cluster: arrivals closer than CLUSTER_GAP_SHARE of the mean gap to the one before are
 # one cluster (generate.clusters); rate_batch: arrivals in the same clock tick are.
-MIN_CLUSTERED = 0.05  # a clustered candidate must group at least this share of arrivals
+# A clustered candidate must group at least twice the share of arrivals a Poisson process
+# groups by chance (gaps under CLUSTER_GAP_SHARE of the mean: 1 - exp(-share), 9.5 %), so that
+# a trace without real clusters is not fitted clusters of chance.
+MIN_CLUSTERED = 2 * (1 - math.exp(-CLUSTER_GAP_SHARE))
 
 
 class TooFewArrivals(DataError):
@@ -242,7 +245,12 @@ class ModulatedArrivals:
         if self.tick_s > 0:
             t = np.floor(t / self.tick_s) * self.tick_s
         if self.clusters is not None:
-            t = self.clusters.expand(t, rng, self.curve.source_time if self.curve else None)
+            # A K-times busier workload is the source's process with time compressed K-fold,
+            # clusters included: their members come K times closer, so the gaps' law (x K)
+            # is kept, as the fidelity table checks it.
+            t = self.clusters.expand(
+                t, rng, self.curve.source_time if self.curve else None, 1.0 / rate_scale
+            )
             t = t[t >= 0]  # members before their anchor, of a cluster anchored at the start
         return t[t < duration_s]
 

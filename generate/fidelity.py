@@ -64,16 +64,21 @@ HASH_IDS = "hash_ids"
 
 def ks_tolerance(base: float, n_a: float, n_b: float) -> float:
     """`base`, or the 5 % critical KS distance of two samples of n_a and n_b independent values
-    when larger (a fixed 0.05 would fail a perfect model on small or clustered samples)."""
+    when larger (a fixed 0.05 would fail a perfect model on small or clustered samples); at
+    most 1, the largest KS distance."""
     if not (n_a >= 1 and n_b >= 1):
         return base
-    return max(base, KS_CRITICAL * math.sqrt((n_a + n_b) / (n_a * n_b)))
+    return min(1.0, max(base, KS_CRITICAL * math.sqrt((n_a + n_b) / (n_a * n_b))))
+
+
+# How a row whose tolerance was widened by `ks_tolerance` says so (the printed table marks it).
+WIDENED = "tolerance: the 5 % critical value"
 
 
 def _ks_how(how: str, base: float, tol: float, n_a: float, n_b: float, unit: str) -> str:
     if tol <= base:
         return how
-    return f"{how}; tolerance: the 5 % critical value at {n_a:,.0f} and {n_b:,.0f} {unit}"
+    return f"{how}; {WIDENED} at {n_a:,.0f} and {n_b:,.0f} {unit}"
 
 
 def idc_tolerance(windows: int) -> float:
@@ -192,6 +197,7 @@ def arrival_fidelity(
     *,
     resolution_s: float = 0.0,
     rate_scale: float = 1.0,
+    from_start: bool = False,
 ) -> list[Statistic]:
     """Arrival statistics of a generated workload against its source.
 
@@ -202,10 +208,20 @@ def arrival_fidelity(
     rate is compared with K times the source's, generated gaps are multiplied by K before the
     KS test, and the IDC and Hurst rows are shown but not checked when K != 1 (a K-times
     busier process with the same relative rate curve has an IDC about K times larger where
-    the rate curve dominates: the shape is kept, not the values).
+    the rate curve dominates: the shape is kept, not the values); Hurst rows neither when the
+    spans differ by more than 1 %. `from_start` (a generated workload, which follows the
+    source's rate curve from its start): a workload shorter than its source is compared with
+    the source's first stretch of the same length.
     """
     src_t = np.asarray(src_ts_s, dtype=np.float64).ravel()
     gen_t = np.asarray(gen_ts_s, dtype=np.float64).ravel()
+    src_t, gen_t = (x if is_sorted(x) else np.sort(x) for x in (src_t, gen_t))
+    # A workload shorter than its source follows the source's rate curve from its start: it
+    # is compared with that stretch of the source, not with the whole trace.
+    short = from_start and span_gen < span_src * (1 - 1e-9)
+    if short:
+        src_t, span_src = src_t[: np.searchsorted(src_t, span_gen)], span_gen
+    stretch = f" (source: its first {span_gen:,.6g} s)" if short else ""
     a, b = measure_pair(src_t, gen_t, span_src, span_gen, resolution_s)
     k = float(rate_scale)
     same_rate = math.isclose(k, 1.0)
@@ -219,7 +235,7 @@ def arrival_fidelity(
             log_ratio(b.events, expected),
             None,
             f"count; |ln(generated / expected)| with expected = source x {k:g} x span ratio "
-            f"{span_gen / span_src:.4g}; checked as the rate",
+            f"{span_gen / span_src:.4g}{stretch}; checked as the rate",
         )
     )
     rows.append(
@@ -229,16 +245,18 @@ def arrival_fidelity(
             b.rate_per_s,
             log_ratio(b.rate_per_s, k * a.rate_per_s),
             TOLERANCES["rate"],
-            f"|ln(generated / ({k:g} x source))|",
+            f"|ln(generated / ({k:g} x source))|{stretch}",
         )
     )
     common = min(span_src, span_gen)
-    src_t, gen_t = (x if is_sorted(x) else np.sort(x) for x in (src_t, gen_t))
     src_c, gen_c = src_t[: np.searchsorted(src_t, common)], gen_t[: np.searchsorted(gen_t, common)]
     ks_t = ks_distance(src_c, gen_c)
     # Arrivals that come in clusters (a job's tasks) move together: the KS tolerances of
-    # arrival times and gaps count independent clusters, not arrivals.
-    n_a, n_b = effective_arrivals(src_c), effective_arrivals(gen_c)
+    # arrival times and gaps count independent clusters, not arrivals. Both sides are sized
+    # by the source's clustering (the null: the generated workload is another draw of the
+    # source's process), so a workload clumpier than its source earns no looser tolerance.
+    n_a = effective_arrivals(src_c)
+    n_b = n_a * gen_c.size / src_c.size if src_c.size else 0.0
     del src_t, gen_t, src_c, gen_c  # measured below from the caller's arrays
     base = TOLERANCES["rate_curve_ks"]
     tol = ks_tolerance(base, n_a, n_b)
@@ -298,6 +316,18 @@ def arrival_fidelity(
                 f"|ln(generated / source)| over {n:,} windows" if same_rate else scale_note,
             )
         )
+    # Hurst estimates over spans of different lengths are not comparable on a trace whose
+    # rate varies: a longer span reaches further into the curve's swings (and its repeats).
+    same_span = math.isclose(span_gen, span_src, rel_tol=0.01)
+    if not same_rate:
+        hurst_note = scale_note
+    elif not same_span:
+        hurst_note = (
+            f"shown, not checked: spans differ ({span_gen:,.6g} s generated, {span_src:,.6g} s "
+            "source)"
+        )
+    else:
+        hurst_note = f"|generated - source|, counts in {a.hurst_bin_s:g} s bins"
     for label, ha, hb in (
         ("aggregated variance", a.hurst_aggregated_variance, b.hurst_aggregated_variance),
         ("R/S", a.hurst_rescaled_range, b.hurst_rescaled_range),
@@ -309,12 +339,8 @@ def arrival_fidelity(
                 ha,
                 hb,
                 abs(hb - ha) if defined and math.isfinite(hb) else None,
-                TOLERANCES["hurst"] if same_rate and defined else None,
-                (
-                    f"|generated - source|, counts in {a.hurst_bin_s:g} s bins"
-                    if same_rate
-                    else scale_note
-                )
+                TOLERANCES["hurst"] if same_rate and same_span and defined else None,
+                hurst_note
                 if defined
                 else "not checked: undefined for the source (counts do not vary enough)",
             )
@@ -497,10 +523,22 @@ class FidelityTable:
             box=box.SIMPLE_HEAD,
             pad_edge=False,
         )
+        widened = [WIDENED in r.how for r in self.rows]
         cells = [
-            [_num(r.source), _num(r.generated), _num(r.distance), _num(r.tolerance)]
-            for r in self.rows
+            [
+                _num(r.source),
+                _num(r.generated),
+                _num(r.distance),
+                _num(r.tolerance) + ("*" if w else ""),
+            ]
+            for r, w in zip(self.rows, widened, strict=True)
         ]
+        if any(widened):
+            table.caption = (
+                "* widened to the 5 % critical value of a KS test at the effective sample "
+                "size (--json: each row's `how`)"
+            )
+            table.caption_justify = "left"
         # Numbers never truncate; the statistic's name folds on a narrow terminal.
         table.add_column("statistic", overflow="fold", min_width=12)
         for i, col in enumerate(("source", "generated", "distance", "tolerance")):

@@ -61,5 +61,9 @@ class UnknownTrace(UsageError):
     """A trace name that the lake does not hold."""
 
 
+class TraceExists(UsageError):
+    """Ingest would replace a trace with data from other files than it holds (no --replace)."""
+
+
 class RecordsMismatch(DataError):
     """The parser's rows and rejects do not add up to the file's independently counted records."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 from collections import Counter
@@ -24,6 +25,7 @@ from ingest.errors import (
     NoInput,
     RecordsMismatch,
     TooManyRejected,
+    TraceExists,
     TracesError,
     UnknownFormat,
     UsageError,
@@ -138,6 +140,49 @@ def plan(
         )
     plans = [Plan(chosen[s], t, tuple(files)) for (s, t), files in groups.items()]
     return plans, skipped
+
+
+def held_files(lake: Lake, trace: str) -> set[str] | None:
+    """The input files the lake's `trace` was last ingested from, as its manifest records
+    them (resolved absolute paths); None when the lake does not hold the trace, or its
+    manifest cannot say (unreadable: the fix the lake's other commands give is to re-ingest)."""
+    path = lake.manifest_path(trace)
+    if not path.is_file():
+        return None
+    try:
+        files = json.loads(path.read_text()).get("files")
+        return {str(f["path"]) for f in files}
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return None
+
+
+def check_replace(lake: Lake, p: Plan) -> None:
+    """Refuse (TraceExists, before anything is written) to replace a trace the lake holds
+    with data from other files: a generated `conv.csv` is detected as `azure_llm_2023_conv`,
+    and would otherwise silently take the real trace's place.
+
+    Files are compared as sets of resolved absolute paths, the way the manifest records them:
+    the same folder ingested again from another working directory, through a relative path or
+    a symlink, is the same files, and replaces the trace even if their contents changed (that
+    is how a trace is refreshed). Another folder holding a file of the same name is not."""
+    held = held_files(lake, p.trace)
+    if held is None:
+        return
+    new = {str(f.resolve()) for f in p.files}
+    if new == held:
+        return
+    raise TraceExists(
+        f"{p.trace}: the lake at {lake.root} already holds this trace, from {_some(held)}. "
+        f"This ingest reads other files ({_some(new)}) and would replace it, so the trace "
+        "was refused; nothing of it was written. To add these files beside it, give them "
+        "their own name: --trace NEW_NAME. To replace the trace with them, pass --replace."
+    )
+
+
+def _some(paths: set[str], n: int = 3) -> str:
+    shown = sorted(paths)[:n]
+    more = f" and {len(paths) - n} more" if len(paths) > n else ""
+    return ", ".join(shown) + more
 
 
 def _describe(rejects: list[Rejected], n: int = 5) -> list[str]:
@@ -451,11 +496,16 @@ def ingest_paths(
     max_rejected: float = DEFAULT_MAX_REJECTED,
     progress: Progress | None = None,
     engine: str = "duckdb",
+    replace: bool = False,
 ) -> IngestReport:
     """Ingest files and folders into the lake at `lake_dir`, one trace at a time.
 
     `engine` runs each trace's queries here on DuckDB (`duckdb`) or as Spark tasks (`spark`,
     or a Spark Connect URL `sc://host:port`); see `ingest.runner`.
+
+    A trace the lake already holds is replaced when this ingest reads the same files (by
+    resolved absolute path; their contents may have changed), and refused (`TraceExists` in
+    the report's failures, nothing written) when it reads other files, unless `replace`.
 
     A trace that fails leaves its old data in place and the others go on; the report lists
     what was written, what failed and why, and which files in folders were skipped.
@@ -475,9 +525,19 @@ def ingest_paths(
         )
     lake = Lake.open(lake_dir, create=True)
     report = IngestReport(skipped=skipped)
+    todo: list[Plan] = []
+    for p in plans:  # before any engine starts: the check is the same for every engine
+        try:
+            if not replace:
+                check_replace(lake, p)
+            todo.append(p)
+        except TraceExists as e:
+            report.failures.append((p, e))
+    if not todo:
+        return report
     runner = make_runner(engine)
     try:
-        for p in plans:
+        for p in todo:
             try:
                 report.results.append(ingest_trace(lake, p, max_rejected, progress, runner))
             except DataError as e:

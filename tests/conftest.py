@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,17 @@ def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     report = ingest_paths(sample_inputs(), lake)
     assert not report.failures, report.failures
     return lake
+
+
+@pytest.fixture(scope="session")
+def full_report(sample_lake: Path) -> Any:
+    """The report of the whole sample lake, built once per session (about 30 s): the report
+    tests read it in every format. Tests only render it; none may change it."""
+    from analysis.db import LakeDB
+    from analysis.report import build_report
+
+    db = LakeDB(sample_lake)
+    try:
+        return build_report(db)
+    finally:
+        db.close()

@@ -77,7 +77,9 @@ def test_bad_file_fails_clearly_and_keeps_the_lake(
 ) -> None:
     name, text, patterns = CASES[case]
     before = _snapshot(seeded_lake)
-    code, _, err = cli("ingest", _write(tmp_path, name, text), "--lake", seeded_lake)
+    # --replace: the bad file is meant to reach the reader, not to be refused as other files.
+    path = _write(tmp_path, name, text)
+    code, _, err = cli("ingest", path, "--lake", seeded_lake, "--replace")
     assert code == 1
     for pattern in patterns:
         assert re.search(pattern, err), (pattern, err)

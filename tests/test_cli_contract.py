@@ -70,6 +70,20 @@ def test_schema_redirected_to_a_file_is_exactly_docs_schema(tmp_path: Path) -> N
     assert target.read_bytes() == (ROOT / "docs" / "schema.md").read_bytes()
 
 
+def test_a_long_path_in_a_message_is_never_split_across_lines(
+    lakes: dict[str, Path], tmp_path: Path
+) -> None:
+    target = tmp_path / ("a-folder-with-a-long-name-" * 4) / "report.json"
+    target.parent.mkdir()
+    env = {**os.environ, "COLUMNS": "40"}  # piped output of a narrow terminal
+    done = subprocess.run(
+        [sys.executable, "-c", "import traces_cli; traces_cli.main()", "report", "--lake",
+         str(lakes["mooncake"]), "--format", "json", "--out", str(target)],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    assert any(line.startswith(f"Wrote {target} ") for line in done.stdout.splitlines())
+
+
 # --- usage errors: exit 2 -----------------------------------------------------------------
 
 

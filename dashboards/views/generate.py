@@ -14,12 +14,14 @@ from analysis import escape
 from analysis.db import jsonable
 from dashboards import data, generate_data, ui
 from dashboards.generate_data import Curve, Generated
+from generate.api import MAX_DURATION_S
 from ingest.errors import DataError, UsageError
 
 COLORS = {"source": "#1f77b4", "generated": "#d62728"}
 # Generated dashed over solid source: where they coincide both stay visible.
 DASH = {"source": "solid", "generated": "dash"}
 SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+MAX_SEED = 2**32 - 1  # any non-negative integer seeds the API; the widget needs a bound
 
 
 def _line(side: str) -> dict[str, str]:
@@ -231,12 +233,15 @@ with left:
     duration = st.number_input(
         "Duration (s; default: the source's span)",
         min_value=1.0,
-        value=float(round(span, 3)),
+        max_value=MAX_DURATION_S,  # the API refuses longer runs
+        value=float(min(round(span, 3), MAX_DURATION_S)),
         step=float(max(1, round(span / 10))),
         key=f"generate-duration-{trace}",
     )
 with right:
-    seed = st.number_input("Seed", min_value=0, value=0, step=1, key="generate-seed")
+    seed = st.number_input(
+        "Seed", min_value=0, max_value=MAX_SEED, value=0, step=1, key="generate-seed"
+    )
     fmt = st.selectbox("Format", choice.formats, key=f"generate-format-{trace}")
 
 params = (trace, float(scale), float(duration), int(seed), str(fmt))
@@ -253,5 +258,12 @@ try:
         generated = generate_data.run(ref, trace, float(scale), duration_s, int(seed), str(fmt))
 except (DataError, UsageError) as e:
     st.error(escape.markdown(str(e)))
+    st.stop()
+except MemoryError:
+    # The API refuses runs over its event cap; a machine with less free memory can still fail.
+    st.error(
+        "This workload does not fit in the memory left on this machine: pick a shorter "
+        "duration or a lower rate scale."
+    )
     st.stop()
 show(generated)

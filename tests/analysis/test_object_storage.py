@@ -60,6 +60,7 @@ def s3_lake(s3_endpoint: str, sample_lake: Path) -> str:
     return f"s3://lakes/samples?endpoint_override={s3_endpoint}&scheme=http&region=us-east-1"
 
 
+@pytest.mark.slow
 def test_the_report_of_the_s3_copy_is_the_local_report(s3_lake: str, sample_lake: Path) -> None:
     remote_db = LakeDB(s3_lake)
     local_db = LakeDB(sample_lake)

@@ -12,19 +12,16 @@ from pathlib import Path
 import pytest
 
 from analysis.db import LakeDB
-from analysis.report import build_report, render
+from analysis.report import Report, build_report, render
 from tests.conftest import FIXTURES, SHARED
 
 
 @pytest.fixture(scope="module")
-def report_json(sample_lake: Path) -> dict:
-    db = LakeDB(sample_lake)
-    try:
-        return json.loads(render(build_report(db), "json"))
-    finally:
-        db.close()
+def report_json(full_report: Report) -> dict:
+    return json.loads(render(full_report, "json"))
 
 
+@pytest.mark.slow
 def test_json_layout_of_the_issue(report_json: dict) -> None:
     azure = report_json["traces"]["azure_llm_2023_conv"]
     burst = azure["burstiness"]
@@ -38,6 +35,7 @@ def test_json_layout_of_the_issue(report_json: dict) -> None:
     assert burst_fixture["failures"]["ratio_by_status"]["failed"] == pytest.approx(2 / 10)
 
 
+@pytest.mark.slow
 def test_sections_that_do_not_apply_are_omitted(report_json: dict) -> None:
     traces = report_json["traces"]
     # Every sample holds something to characterize (issue 12): inventories get a capacity
@@ -55,6 +53,7 @@ def test_sections_that_do_not_apply_are_omitted(report_json: dict) -> None:
                 assert sections[key], f"{name}.{key} is present but empty"
 
 
+@pytest.mark.slow
 def test_comparison_has_one_row_per_trace_with_a_headline_figure(report_json: dict) -> None:
     rows = {r["trace"]: r for r in report_json["comparison"]}
     figures = ("burstiness", "failures", "tokens")
@@ -117,6 +116,7 @@ def test_cli_report_formats(cli, sample_lake: Path, tmp_path: Path) -> None:
     assert code == 2
 
 
+@pytest.mark.slow
 def test_to_json_keeps_trace_metadata(report_json: dict) -> None:
     moon = report_json["traces"]["mooncake_conversation"]
     assert moon["time_origin"] == "relative" and moon["time_resolution_s"] == 0.001
@@ -190,6 +190,7 @@ def _raw_counts() -> dict[str, Counter[str]]:
     }
 
 
+@pytest.mark.slow
 def test_failure_ratio_table_equals_section_equals_raw_file(report_json: dict) -> None:
     """Every failure ratio of the comparison table is the trace section's `failure_ratio`, and,
     for the samples counted here from their raw files, unsuccessful / rows with a known status.
@@ -215,6 +216,7 @@ def test_failure_ratio_table_equals_section_equals_raw_file(report_json: dict) -
     assert raw["google_2011_jobs"]["unknown"] == 3984
 
 
+@pytest.mark.slow
 def test_report_says_which_statuses_count(report_json: dict, sample_lake: Path) -> None:
     jobs = report_json["traces"]["google_2011_jobs"]["failures"]
     assert jobs["unsuccessful_statuses"] == list(UNSUCCESSFUL)

@@ -96,12 +96,8 @@ def format_problems(tables: list[list[list[str]]]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def report(sample_lake: Path) -> Report:
-    db = LakeDB(sample_lake)
-    try:
-        return build_report(db)
-    finally:
-        db.close()
+def report(full_report: Report) -> Report:
+    return full_report
 
 
 @pytest.mark.slow

@@ -173,6 +173,7 @@ GENERATE_BUTTON_JS = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
 def test_generate_in_a_real_browser(sample_lake: Path, tmp_path: Path) -> None:

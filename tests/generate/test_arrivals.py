@@ -291,3 +291,14 @@ def test_fixed_counts_put_the_expected_count_rounded_in_every_bin():
     # rounded up as often as the fraction says: 2.5 -> 3 half the time, 7.75 -> 8 three in four
     mean = np.mean(totals, axis=0)
     assert mean[0] == pytest.approx(2.5, abs=0.08) and mean[3] == pytest.approx(7.75, abs=0.07)
+
+
+def test_no_epochs_expand_to_no_arrivals():
+    from generate.clusters import find_clusters
+
+    t = np.sort(np.concatenate([np.arange(0.0, 100.0), np.full(5, 50.0)]))
+    _, shapes = find_clusters(t, 0.01)
+    out = shapes.expand(np.empty(0), np.random.default_rng(0), compress=0.5)
+    assert out.size == 0
+    two = shapes.expand(np.array([10.0, 20.0]), np.random.default_rng(0), compress=0.5)
+    assert two.size >= 2 and np.all(np.diff(two) >= 0)

@@ -110,12 +110,46 @@ def test_one_huge_cluster_widens_the_arrival_time_tolerance_and_says_why():
     row = rows_by_name(arrival_fidelity(src, gen, 1000.0, 1000.0))[
         "rate curve (KS of arrival times)"
     ]
-    n_src, n_gen = _kish_by_loop(src.tolist()), _kish_by_loop(gen.tolist())
+    n_src = _kish_by_loop(src.tolist())  # both sides sized by the source's clustering
     c = stats.kstwobign.ppf(0.95)
-    expected = c * math.sqrt((n_src + n_gen) / (n_src * n_gen))
-    assert row.tolerance == pytest.approx(expected, rel=1e-5)
+    assert row.tolerance == pytest.approx(c * math.sqrt(2 / n_src), rel=1e-5)
     assert row.tolerance > TOLERANCES["rate_curve_ks"]
     assert "5 % critical value" in row.how and "effective arrivals" in row.how
+
+
+def test_a_workload_clumpier_than_its_source_earns_no_looser_tolerance():
+    rng = np.random.default_rng(6)
+    src = np.sort(rng.uniform(0, 1000, 3000))  # Poisson: about 2,500 effective arrivals
+    gen = np.sort(np.repeat(rng.uniform(0, 750, 12), 250))  # 12 bursts in the first 75 %
+    rows = rows_by_name(arrival_fidelity(src, gen, 1000.0, 1000.0))
+    row = rows["rate curve (KS of arrival times)"]
+    assert row.tolerance == TOLERANCES["rate_curve_ks"] and row.passed is False
+    assert rows["inter-arrival KS"].tolerance == TOLERANCES["iat_ks"]
+
+
+def test_a_short_workload_is_held_to_the_sources_count_over_its_own_length():
+    rng = np.random.default_rng(8)
+    src = np.sort(np.concatenate([rng.uniform(0, 100, 1000), rng.uniform(100, 1000, 100)]))
+    first = src[src < 100]  # the busy first 100 s, exactly
+    rows = rows_by_name(arrival_fidelity(src, first, 1000.0, 100.0, from_start=True))
+    rate = rows["rate (/s)"]
+    assert rate.source == pytest.approx(first.size / 100.0)  # not the mean 1.1 /s
+    assert rate.distance == pytest.approx(0.0) and rate.passed
+    assert "first 100 s" in rate.how
+
+
+def test_hurst_is_shown_not_checked_when_the_spans_differ():
+    rng = np.random.default_rng(9)
+    src = np.sort(rng.uniform(0, 3600, 5000))
+    longer = np.sort(rng.uniform(0, 7200, 10000))
+    hurst = [r for r in arrival_fidelity(src, longer, 3600.0, 7200.0) if "Hurst" in r.name]
+    assert hurst and all(r.tolerance is None and "spans differ" in r.how for r in hurst)
+    same = [r for r in arrival_fidelity(src, src, 3600.0, 3600.0) if "Hurst" in r.name]
+    assert all(r.tolerance == TOLERANCES["hurst"] for r in same)
+
+
+def test_ks_tolerance_is_at_most_one():
+    assert ks_tolerance(0.05, 1, 1) == 1.0
 
 
 # ---------------------------------------------------------------- distances
@@ -253,6 +287,9 @@ def test_the_table_is_json_and_fits_an_80_column_terminal():
         for word in r.name.split():
             assert word in flat
     assert "FAIL" in text and "ok" in text
+    # 500 token values a side: the KS tolerance is widened, marked, and the mark explained
+    widened = stats.kstwobign.ppf(0.95) * math.sqrt(2 / 500)
+    assert f"{widened:.4g}*" in text and "* widened to the 5 % critical value" in flat
 
 
 # ---------------------------------------------------------------- numpy measures = report SQL

@@ -71,6 +71,7 @@ def test_the_notebooks_are_the_six_papers() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_notebook_runs_and_its_numbers_are_within_tolerance(
     results: dict[str, Any], name: str
 ) -> None:
@@ -82,6 +83,7 @@ def test_notebook_runs_and_its_numbers_are_within_tolerance(
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_published_numbers_are_checked(results: dict[str, Any], name: str) -> None:
     by_metric = {c["metric"]: c for c in results[name].checks}
     for metric, published in PINNED[name].items():
@@ -90,6 +92,7 @@ def test_published_numbers_are_checked(results: dict[str, Any], name: str) -> No
         assert by_metric[metric]["ok"] is True
 
 
+@pytest.mark.slow
 def test_modelled_and_sample_caveats_are_stated(results: dict[str, Any]) -> None:
     """ATC'20 on a 100-function sample: claims, not numbers, and every cold start modelled."""
     checks = results["azure_functions_atc20"].checks
@@ -100,6 +103,7 @@ def test_modelled_and_sample_caveats_are_stated(results: dict[str, Any]) -> None
     assert burst and all(c["ok"] is None and "fixture" in c["note"] for c in burst)
 
 
+@pytest.mark.slow
 def test_read_back_numbers_are_summaries_not_reproductions(results: dict[str, Any]) -> None:
     """Acme's cluster_summary holds the published ratios themselves: reading them back is a
     summary; no row of that notebook may call itself a reproduction of Acme's numbers."""
@@ -109,6 +113,7 @@ def test_read_back_numbers_are_summaries_not_reproductions(results: dict[str, An
     assert not [c for c in acme if c["kind"] == "reproduced"]
 
 
+@pytest.mark.slow
 def test_a_claim_the_sample_contradicts_is_not_reproduced_with_both_numbers(
     results: dict[str, Any],
 ) -> None:
