@@ -351,6 +351,21 @@ class _Job:
 
     # -- arrivals
 
+    def arrival_rows(
+        self, src_t: np.ndarray, gen_t: np.ndarray, span: float, duration: float, clock: float
+    ) -> list[Statistic]:
+        """The arrival rows of the fidelity table: a generated workload follows the source's
+        rate curve from its start (`from_start`)."""
+        return arrival_fidelity(
+            src_t,
+            gen_t,
+            span,
+            duration,
+            resolution_s=clock,
+            rate_scale=self.rate_scale,
+            from_start=True,
+        )
+
     def fit(self, label: str, t_s: np.ndarray, span: float, clock: float) -> ModulatedArrivals:
         try:
             model = fit_arrivals(t_s, span_s=span, resolution_s=clock, candidates=self.candidates)
@@ -599,15 +614,7 @@ class _Job:
         # The arrival statistics need the times only: the contents go first (ten million
         # requests hold about 0.3 GB of them, and the statistics need as much again).
         del w, rows, inputs, outputs, service, session_no, plan, pool
-        arr = arrival_fidelity(
-            src_t,
-            t,
-            span,
-            duration,
-            resolution_s=clock,
-            rate_scale=self.rate_scale,
-            from_start=True,
-        )
+        arr = self.arrival_rows(src_t, t, span, duration, clock)
         kept = None if keep is None else [str(k) for k in keep]
         notes = [f"clock {clock:g} s", f"source span {span:,.1f} s", f"contents: {contents_words}"]
         unit = "invocations" if self.fmt.shape == "invocations" else "requests"
@@ -759,15 +766,7 @@ class _Job:
         self.say(f"writing {self.out.name}")
         files = self.fmt.write(w, self.out, self.info())
         self.say("measuring fidelity")
-        arr = arrival_fidelity(
-            t_src,
-            t,
-            span,
-            duration,
-            resolution_s=clock,
-            rate_scale=self.rate_scale,
-            from_start=True,
-        )
+        arr = self.arrival_rows(t_src, t, span, duration, clock)
         procs_src = np.where(pool.procs < 0, np.nan, pool.procs.astype(np.float64))
         procs_gen = procs_src[rows]
         content = content_fidelity(
@@ -848,15 +847,7 @@ class _Job:
         files = self.fmt.write(w, self.out, self.info())
         self.notes.extend(w.notes)
         self.say("measuring fidelity")
-        arr = arrival_fidelity(
-            src_t,
-            t,
-            span,
-            duration,
-            resolution_s=clock,
-            rate_scale=self.rate_scale,
-            from_start=True,
-        )
+        arr = self.arrival_rows(src_t, t, span, duration, clock)
         content = self.function_rates(np.repeat(fn, n), span, np.repeat(g_fn, g_n), duration)
         words = (
             "each generated minute's invocations shared among functions in proportion to their "

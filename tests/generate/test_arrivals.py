@@ -75,14 +75,6 @@ def _poisson_properties(gen: np.ndarray, rate: float, span: float, model: Any) -
     assert abs(h - 0.5) < 0.1, (h, model.name)
 
 
-@settings(max_examples=3, deadline=None, derandomize=True)
-@given(rate=hs.floats(2.0, 20.0), seed=hs.integers(0, 10_000))
-def test_the_poisson_model_generates_cv_idc_and_hurst_near_1_1_and_half(rate: float, seed: int):
-    span = 1200.0
-    model = fit_arrivals(poisson_source(rate, span, seed), span_s=span, candidates=["poisson"])
-    _poisson_properties(model.sample(span, 1.0, np.random.default_rng(seed + 1)), rate, span, model)
-
-
 # Found at the end of the session: fitted to a Poisson source at 2 /s (seed 498) the selection
 # keeps `rate_fixed`, whose fixed count per bin lowers the gaps' CV to 0.93. Every candidate
 # passes there and the fixed-count one has the smallest distances; preferring a stochastic
@@ -101,15 +93,7 @@ def test_the_poisson_model_generates_cv_idc_and_hurst_near_1_1_and_half(rate: fl
 def test_a_poisson_source_generates_cv_idc_and_hurst_near_1_1_and_half(rate: float, seed: int):
     span = 1200.0
     model = fit_arrivals(poisson_source(rate, span, seed), span_s=span)
-    gen = model.sample(span, 1.0, np.random.default_rng(seed + 1))
-    assert abs(gen.size / (rate * span) - 1) < 0.05
-    assert abs(cv(gen) - 1) < 0.05, model.describe()
-    for window in (1.0, 10.0, 60.0):
-        n = math.floor(span / window)
-        band = 4 * math.sqrt(2 / (n - 1))  # 4 standard errors of a Poisson IDC
-        assert abs(idc(gen, window, span) - 1) < band, (window, model.name)
-    h = st.hurst_aggregated_variance(counts(gen, 1.0, span))
-    assert abs(h - 0.5) < 0.1, (h, model.name)
+    _poisson_properties(model.sample(span, 1.0, np.random.default_rng(seed + 1)), rate, span, model)
 
 
 def test_the_poisson_model_alone_is_poisson():
