@@ -125,20 +125,24 @@ def atomic_binary(path: Path) -> AbstractContextManager[IO[bytes]]:
 
 def write_csv_chunks(
     out: Path,
-    header: Sequence[str],
+    header: Sequence[str] | None,
     rows: int,
     frame: Callable[[slice], pl.DataFrame],
+    preamble: str = "",
     **options: Any,
 ) -> list[Path]:
     """Write `rows` rows to `out` as one CSV, CHUNK_ROWS at a time: `frame(part)` builds the
     columns of the rows in `part` (its column names make the header, written once); `options`
-    go to polars' `write_csv`. An empty workload still gets its `header` line."""
+    go to polars' `write_csv`. An empty workload still gets its `header` line. `preamble` is
+    written first as it is (SWF's comment lines); `header` None: no header line at all."""
     with atomic_binary(out) as f:
-        if not rows:
+        f.write(preamble.encode())
+        if not rows and header is not None:
             f.write((",".join(header) + "\n").encode())
         for start in range(0, rows, CHUNK_ROWS):
             part = slice(start, min(start + CHUNK_ROWS, rows))
-            frame(part).write_csv(f, include_header=start == 0, **options)
+            first = start == 0 and header is not None
+            frame(part).write_csv(f, include_header=first, **options)
     return [out]
 
 

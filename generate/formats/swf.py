@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from generate.formats import CHUNK_ROWS, Format, WriteInfo, atomic_binary
+from generate.formats import Format, WriteInfo, write_csv_chunks
 from generate.workload import JobWorkload
 
 
@@ -66,34 +66,40 @@ def write(w: JobWorkload, out: Path, info: WriteInfo) -> list[Path]:
     # whole seconds since the log's start; the nudge keeps 3.0 (2.99999... as a float) at 3
     submit = np.floor(w.t_s + 1e-9).astype(np.int64)
     minus = np.full(len(w), -1, dtype=np.int64)
-    with atomic_binary(out) as f:
-        f.write(header(w, info).encode())
-        for start in range(0, len(w), CHUNK_ROWS):
-            p = slice(start, min(start + CHUNK_ROWS, len(w)))
-            frame = pl.DataFrame(
-                {
-                    "job": np.arange(p.start + 1, p.stop + 1, dtype=np.int64),
-                    "submit": submit[p],
-                    "wait": minus[p],
-                    "run": _number(w.run_s[p]),
-                    "alloc_procs": w.procs[p],
-                    "avg_cpu": minus[p],
-                    "used_mem": minus[p],
-                    "req_procs": w.procs[p],
-                    "req_time": _number(w.req_time_s[p]),
-                    "req_mem": w.req_mem_kb[p],
-                    "status": w.status[p],
-                    "user": w.user[p],
-                    "group": w.group[p],
-                    "executable": w.executable[p],
-                    "queue": w.queue[p],
-                    "partition": w.partition[p],
-                    "preceding": minus[p],
-                    "think": minus[p],
-                }
-            )
-            frame.write_csv(f, include_header=False, separator=" ", quote_style="never")
-    return [out]
+
+    def frame(p: slice) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "job": np.arange(p.start + 1, p.stop + 1, dtype=np.int64),
+                "submit": submit[p],
+                "wait": minus[p],
+                "run": _number(w.run_s[p]),
+                "alloc_procs": w.procs[p],
+                "avg_cpu": minus[p],
+                "used_mem": minus[p],
+                "req_procs": w.procs[p],
+                "req_time": _number(w.req_time_s[p]),
+                "req_mem": w.req_mem_kb[p],
+                "status": w.status[p],
+                "user": w.user[p],
+                "group": w.group[p],
+                "executable": w.executable[p],
+                "queue": w.queue[p],
+                "partition": w.partition[p],
+                "preceding": minus[p],
+                "think": minus[p],
+            }
+        )
+
+    return write_csv_chunks(
+        out,
+        None,
+        len(w),
+        frame,
+        preamble=header(w, info),
+        separator=" ",
+        quote_style="never",
+    )
 
 
 FORMAT = Format(
