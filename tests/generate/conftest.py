@@ -5,10 +5,14 @@ so that tests can check generated numbers against the raw files independently.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import SHARED
+
+if TYPE_CHECKING:
+    from generate.api import GenerateResult
 
 AZURE = SHARED / "llm_serving/azure_llm_inference_2023/AzureLLMInferenceTrace_conv.csv"
 MOONCAKE = SHARED / "llm_serving/mooncake_fast25/conversation_trace.jsonl"
@@ -42,3 +46,16 @@ def gen_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     report = ingest_paths([AZURE, MOONCAKE, KTH, FUNCTIONS_2019, FUNCTIONS_2021, ARXIV], lake)
     assert not report.failures, report.failures
     return lake
+
+
+@pytest.fixture(scope="session")
+def two_day_functions(gen_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> GenerateResult:
+    """Azure Functions 2019 generated over two days (a set of invitro files a day), written
+    once for the tests of its invocation files and of its durations and memory files."""
+    from generate.api import generate
+
+    out = tmp_path_factory.mktemp("two_days") / "trace" / "invocations.csv"
+    return generate(
+        gen_lake, FUNCTIONS_2019_TRACE, out, "azure-functions", duration_s=2 * 86400,
+        arrival_models=FAST,
+    )  # fmt: skip

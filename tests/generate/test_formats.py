@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from generate import formats
-from generate.api import generate
+from generate.api import GenerateResult, generate
 from generate.formats import FORMATS
 from ingest.lake import Lake
 from tests.conftest import lake_sql
@@ -250,17 +250,9 @@ def test_azure_functions_reads_back_with_the_same_counts(
 
 
 def test_azure_functions_over_two_days_is_one_file_per_day(
-    gen_lake: Path, tmp_path: Path, cli: CliRun
+    two_day_functions: GenerateResult, tmp_path: Path, cli: CliRun
 ) -> None:
-    out = tmp_path / "invocations.csv"
-    r = generate(
-        gen_lake,
-        FUNCTIONS_2019_TRACE,
-        out,
-        "azure-functions",
-        duration_s=2 * 86400,
-        arrival_models=FAST,
-    )
+    r = two_day_functions
     # minutes 480..1440 of day 1, all of day 2, 1..479 of day 3 (each with invitro's
     # durations and memory files beside it)
     invocations = [f for f in r.files if f.name.startswith("invocations.")]

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from generate.api import generate
+from generate.api import GenerateResult, generate
 from generate.formats import FORMATS, WriteInfo
 from generate.formats import azure_functions as af
 from generate.workload import RequestWorkload
@@ -130,17 +130,10 @@ def test_2019_folder_reads_back_by_detection(gen_lake: Path, tmp_path: Path, cli
 
 
 def test_2019_over_two_days_writes_a_set_a_day_that_reads_back(
-    gen_lake: Path, tmp_path: Path, cli: CliRun
+    two_day_functions: GenerateResult, tmp_path: Path, cli: CliRun
 ) -> None:
-    out = tmp_path / "trace" / "invocations.csv"
-    r = generate(
-        gen_lake,
-        FUNCTIONS_2019_TRACE,
-        out,
-        "azure-functions",
-        duration_s=2 * 86400,
-        arrival_models=FAST,
-    )
+    r = two_day_functions
+    out = r.files[0].parent / "invocations.csv"
     kinds = ("invocations", "durations", "memory")
     names = [f"{kind}.d{day:02d}.csv" for day in (1, 2, 3) for kind in kinds]
     assert [f.name for f in r.files] == names
