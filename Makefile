@@ -33,7 +33,7 @@ SLOW := $(if $(CI),,-m "not slow")
 test: .venv/installed lint
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node-consumer; \
 	else echo "npm not found: tests/predictors/test_node_consumer.py will skip"; fi
-	@if [ -n "$(SLOW)" ]; then echo "Leaving out the slow end-to-end tests: make test-all (or CI=1) runs them"; fi
+	$(if $(CI),,@echo "Leaving out the slow end-to-end tests: make test-all (or CI=1) runs them")
 	$(PY) -m pytest -q $(SLOW)
 
 # test-all: `make test` with the slow end-to-end tests, as CI runs it
